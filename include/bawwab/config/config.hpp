@@ -1,0 +1,106 @@
+#pragma once
+// The server configuration, as compiled from YAML (config/loader.hpp) and command-line flags.
+// Immutable once built: it is held as std::shared_ptr<const ServerConfig> and swapped whole on
+// reload; each request pins the version it started with.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bawwab/core/log.hpp"
+#include "bawwab/core/net.hpp"
+
+namespace bawwab::config {
+
+using Seconds = std::chrono::seconds;
+using Millis = std::chrono::milliseconds;
+
+struct TlsCertificate {
+  std::string cert_file;  // PEM chain
+  std::string key_file;   // PEM private key
+};
+
+struct ListenerConfig {
+  std::string address;  // as written, e.g. "0.0.0.0:443"
+  net::Endpoint endpoint;
+  // TLS when non-empty. With several certificates the one whose names match the SNI is chosen;
+  // the first is the default.
+  std::vector<TlsCertificate> certificates;
+  // Plain listener only: answer every request with 308 to https://host[:redirect_https_port]/...
+  bool redirect_https = false;
+  std::uint16_t redirect_https_port = 443;
+  bool tls() const noexcept { return !certificates.empty(); }
+};
+
+struct UpstreamServer {
+  std::string url;  // "http://127.0.0.1:8081" as written; the identity used in status and health
+  std::string host;
+  std::uint16_t port = 80;
+};
+
+struct UpstreamGroup {
+  std::string name;
+  std::vector<UpstreamServer> servers;  // round robin
+  // Passive health: a server that fails max_fails times in a row is skipped for fail_timeout.
+  unsigned max_fails = 3;
+  Seconds fail_timeout{10};
+  // Idle keep-alive connections kept per server and worker thread.
+  unsigned keepalive = 32;
+};
+
+struct Site {
+  // Exact names ("news.example"), wildcards ("*.news.example"), or "*" for any host.
+  std::vector<std::string> hosts;
+  std::string upstream;  // name of an UpstreamGroup
+};
+
+struct Timeouts {
+  Millis client_header{10'000};    // whole request head, from its first byte (slowloris) -> 408
+  Millis client_idle{75'000};      // keep-alive wait for the next request
+  Millis client_body{60'000};      // between reads of a request body
+  Millis client_send{60'000};      // between writes to the client
+  Millis upstream_connect{5'000};  // -> 504 (connect timeout) / 502 (refused)
+  Millis upstream_read{60'000};    // waiting for the response head, and between body reads -> 504
+  Millis upstream_idle{30'000};    // pooled idle upstream connections are closed after this
+  Millis expect_continue{1'000};   // wait for the origin's 100 before sending our own
+  Millis drain{30'000};            // on SIGTERM: in-flight requests get this long to finish
+};
+
+struct Limits {
+  std::uint32_t max_header_bytes = 16 * 1024;  // -> 431
+  std::uint32_t max_header_count = 100;        // -> 431
+  std::uint32_t max_request_line = 8 * 1024;   // -> 414
+  std::uint64_t max_request_body = 64ull * 1024 * 1024;  // -> 413
+  std::uint32_t max_connections = 10'000;                 // total, all listeners
+  std::uint32_t max_connections_per_ip = 256;
+  std::uint32_t max_requests_per_connection = 10'000;
+};
+
+struct StatusConfig {
+  std::optional<net::Endpoint> listen;  // loopback by default; never a public listener
+};
+
+struct AccessLogConfig {
+  std::string path = "-";  // "-" = stderr, "off" = disabled, else a file (appended, reopened on HUP)
+  std::size_t queue_lines = 65'536;  // when full, lines are dropped and counted
+};
+
+struct ServerConfig {
+  std::string source;  // file it came from ("<command line>" when only flags were given)
+  unsigned workers = 0;  // 0 = auto (one per core)
+  std::vector<ListenerConfig> listeners;
+  std::map<std::string, UpstreamGroup> upstreams;
+  std::vector<Site> sites;
+  Timeouts timeouts;
+  Limits limits;
+  net::CidrList trusted_proxies;
+  StatusConfig status;
+  AccessLogConfig access_log;
+  log::Level log_level = log::Level::info;
+  std::string via = "bawwab";        // pseudonym in the Via header we add
+  std::vector<std::string> rules;    // rule files, directories or globs (the rules issue)
+};
+
+}  // namespace bawwab::config

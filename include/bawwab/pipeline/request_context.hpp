@@ -1,0 +1,57 @@
+#pragma once
+// The per-request state that flows through the phases (Pingora's CTX):
+//   accept -> TLS hello -> request head -> signals -> rules -> action -> upstream
+//   -> response filters -> log
+// The session owns it; deciding phases read it and write only their own fields.
+#include <boost/beast/http/message.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bawwab/config/config.hpp"
+#include "bawwab/core/clock.hpp"
+#include "bawwab/core/net.hpp"
+#include "bawwab/rules/rule_set.hpp"
+
+namespace bawwab::pipeline {
+
+// What the accept and TLS-hello phases learnt about the connection.
+struct ClientInfo {
+  net::Address peer;        // socket peer
+  std::uint16_t peer_port = 0;
+  net::Address ip;          // the client: peer, or from X-Forwarded-For when the peer is trusted
+  bool peer_trusted = false;
+  std::size_t listener = 0;  // index into config.listeners
+  bool tls = false;
+  std::string sni;  // TLS server name, if any
+  std::string alpn;
+};
+
+// Named values produced by the signals phase for the rules phase (the detection issue fills it).
+struct Signals {
+  std::vector<std::string> names;
+};
+
+struct RequestContext {
+  std::uint64_t id = 0;
+  TimePoint started{};
+  std::chrono::system_clock::time_point wall_started{};
+  ClientInfo client;
+
+  // The parsed request head; owned by the session's parser, valid for the whole request.
+  const boost::beast::http::request_header<>* request = nullptr;
+  unsigned http_version = 11;  // 10 or 11
+
+  // Filled by the request-head phase.
+  std::string authority;  // host[:port] the client asked for (absolute-form wins over Host)
+  std::string host;       // lower-cased, without port
+  std::string target;     // origin-form target forwarded upstream
+  const config::UpstreamGroup* upstream = nullptr;  // the site's group (points into the pinned config)
+
+  Signals signals;          // signals phase
+  rules::Decision decision;  // rules phase
+};
+
+}  // namespace bawwab::pipeline

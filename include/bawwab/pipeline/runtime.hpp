@@ -1,0 +1,22 @@
+#pragma once
+// One immutable generation of compiled configuration: what a request pins when it starts.
+// A reload builds a new Runtime and swaps it whole (core/snapshot.hpp).
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "bawwab/config/config.hpp"
+#include "bawwab/rules/rule_set.hpp"
+
+namespace bawwab::pipeline {
+
+struct Runtime {
+  std::shared_ptr<const config::ServerConfig> config;
+  rules::RuleSetPtr rules;
+  std::uint64_t generation = 0;  // 1 at start, +1 per successful reload
+  std::chrono::system_clock::time_point loaded_at{};
+};
+
+using RuntimePtr = std::shared_ptr<const Runtime>;
+
+}  // namespace bawwab::pipeline

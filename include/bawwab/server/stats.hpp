@@ -1,0 +1,40 @@
+#pragma once
+// The server's counters, declared once (no string lookups per request). Thread-safe: every member
+// is a lock-free metric owned by the registry.
+#include <array>
+
+#include "bawwab/status/metrics.hpp"
+
+namespace bawwab::server {
+
+struct ServerStats {
+  explicit ServerStats(status::Registry& r);
+
+  status::Gauge& connections_active;
+  status::Counter& connections_total;
+  status::Counter& connections_rejected_total_limit;
+  status::Counter& connections_rejected_per_ip_limit;
+  status::Counter& tls_handshake_failures;
+  std::array<status::Counter*, 6> requests_by_class;  // 1xx..5xx, other
+  status::Counter& client_errors_bad_request;
+  status::Counter& client_errors_header_timeout;
+  status::Counter& client_errors_too_large;
+  status::Counter& upstream_connect_failures;
+  status::Counter& upstream_timeouts;
+  status::Counter& upstream_protocol_errors;
+  status::Counter& upstream_retries;
+  status::Counter& upstream_connections_opened;
+  status::Counter& upstream_connections_reused;
+  status::Counter& bytes_in;
+  status::Counter& bytes_out;
+  status::Histogram& request_duration;
+  status::Histogram& upstream_duration;
+  status::Counter& reloads_ok;
+  status::Counter& reloads_failed;
+  status::Gauge& config_generation;
+  status::Counter& session_exceptions;
+
+  void count_request(unsigned status) noexcept;
+};
+
+}  // namespace bawwab::server

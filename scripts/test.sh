@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# One command for the whole test suite: install what is missing, build, and run every test twice:
+# an optimised build (build/) and an ASan+UBSan build (build-asan/). Exit 0 only when all pass.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh all
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+echo "== build (RelWithDebInfo) =="
+BUILD_DIR=build scripts/build.sh
+echo "== tests (RelWithDebInfo) =="
+ctest --test-dir build --output-on-failure -j 2 --timeout 900
+
+echo "== build (ASan+UBSan) =="
+BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh -DBAWWAB_SANITIZE=ON -DBAWWAB_BENCH=OFF
+echo "== tests (ASan+UBSan) =="
+BAWWAB_SANITIZED=1 ctest --test-dir build-asan --output-on-failure -j 2 --timeout 900

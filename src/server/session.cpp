@@ -1,0 +1,901 @@
+// One client connection: reads requests, runs the phases, relays to the origin and back.
+//
+//   accept -> TLS hello -> request head -> signals -> rules -> action -> upstream
+//   -> response filters -> log
+//
+// The deciding phases live in pipeline/phases (pure); this file only sequences them and does the
+// I/O. Bodies are streamed in both directions through one fixed buffer (Beast's relay pattern:
+// parser<buffer_body> + serializer), never held whole.
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <array>
+#include <memory>
+#include <optional>
+
+#include "bawwab/core/log.hpp"
+#include "bawwab/http/head_scan.hpp"
+#include "bawwab/http/replies.hpp"
+#include "bawwab/pipeline/phases.hpp"
+#include "worker.hpp"
+
+namespace bawwab::server {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kRelayBuffer = 32 * 1024;
+constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
+
+bool is_idempotent(bhttp::verb v) {
+  switch (v) {
+    case bhttp::verb::get:
+    case bhttp::verb::head:
+    case bhttp::verb::options:
+    case bhttp::verb::put:
+    case bhttp::verb::delete_:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return beast::iequals(a, b);
+}
+
+// A one-shot timer that cancels a socket's pending operations when it fires, unless disarmed first.
+// The flag is shared with the handler so that an expiry already queued when we disarm does nothing.
+class SocketDeadline {
+ public:
+  explicit SocketDeadline(asio::any_io_executor ex) : timer_(ex) {}
+  ~SocketDeadline() { disarm(); }
+
+  void arm(tcp::socket& socket, std::chrono::steady_clock::duration d) {
+    disarm();
+    armed_ = std::make_shared<bool>(true);
+    fired_ = std::make_shared<bool>(false);
+    timer_.expires_after(d);
+    timer_.async_wait([armed = armed_, fired = fired_, &socket](beast::error_code ec) {
+      if (ec || !*armed) return;
+      *fired = true;
+      beast::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  void disarm() {
+    if (armed_) *armed_ = false;
+    timer_.cancel();
+  }
+  bool fired() const { return fired_ && *fired_; }
+
+ private:
+  asio::steady_timer timer_;
+  std::shared_ptr<bool> armed_;
+  std::shared_ptr<bool> fired_;
+};
+
+// How reading a request head ended.
+struct HeadRead {
+  enum class Kind { ok, reject, closed, timeout, drained };
+  Kind kind = Kind::closed;
+  unsigned status = 0;
+  std::string_view reason;
+  std::size_t head_size = 0;
+  std::size_t bytes = 0;  // bytes of this request received so far
+  TimePoint first_byte{};
+};
+
+// How one attempt at an upstream server ended.
+enum class Attempt { done, retry, next_server, failed };
+
+template <class Stream>
+class Session final : public SessionHandle, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Session(Stream stream, Worker& worker, pipeline::ClientInfo client)
+      : stream_(std::move(stream)),
+        worker_(worker),
+        shared_(worker.shared()),
+        client_(std::move(client)),
+        deadline_(worker.ioc().get_executor()) {}
+
+  static asio::awaitable<void> run(std::shared_ptr<Session> self) { co_await self->serve(); }
+
+  void drain() override {
+    draining_ = true;
+    if (idle_) cancel_socket();
+  }
+  void force_close() override {
+    draining_ = true;
+    beast::error_code ignored;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().socket().close(ignored);
+    if (upstream_ != nullptr) upstream_->socket().close(ignored);
+  }
+
+ private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  void cancel_socket() {
+    beast::error_code ignored;
+    lowest().socket().cancel(ignored);
+  }
+
+  asio::awaitable<void> serve() {
+    worker_.add(this);
+    shared_.stats.connections_active.add(1);
+    struct Leave {
+      Session* s;
+      ~Leave() {
+        s->worker_.remove(s);
+        s->shared_.stats.connections_active.sub(1);
+        s->shared_.gate.release(s->client_.peer);
+      }
+    } leave{this};
+
+    if constexpr (kTls) {
+      if (!co_await tls_hello()) co_return;
+    }
+
+    const auto gen = shared_.generation.load();
+    buffer_.emplace(gen->runtime->config->limits.max_header_bytes + 4096);
+    relay_ = std::make_unique<std::array<char, kRelayBuffer>>();
+    for (unsigned served = 0;; ++served) {
+      const bool keep = co_await serve_request(served);
+      if (!keep || draining_ || worker_.draining()) break;
+    }
+    co_await close_connection();
+  }
+
+  // TLS hello phase: handshake under the header deadline; records SNI and ALPN. (The detection
+  // issue adds the ClientHello fingerprint here.)
+  asio::awaitable<bool> tls_hello() {
+    const auto gen = shared_.generation.load();
+    lowest().expires_after(gen->runtime->config->timeouts.client_header);
+    auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, nothrow);
+    lowest().expires_never();
+    if (ec) {
+      shared_.stats.tls_handshake_failures.inc();
+      log::debug("tls handshake with " + client_.peer.to_string() + " failed: " + ec.message());
+      co_return false;
+    }
+    if constexpr (kTls) {
+      SSL* ssl = stream_.native_handle();
+      if (const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) client_.sni = sni;
+      const unsigned char* alpn = nullptr;
+      unsigned int alpn_len = 0;
+      SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+      if (alpn != nullptr) client_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+    }
+    co_return true;
+  }
+
+  // Reads one request head into buffer_, scanning the raw bytes as they arrive (the request-head
+  // phase's I/O half). Deadlines: client_idle while nothing of the request has arrived, then
+  // client_header from its first byte (slowloris).
+  asio::awaitable<HeadRead> read_head(const config::ServerConfig& cfg) {
+    HeadRead out;
+    const http::HeadLimits limits{cfg.limits.max_request_line, cfg.limits.max_header_bytes,
+                                  cfg.limits.max_header_count};
+    auto& buf = *buffer_;
+    idle_ = buf.size() == 0;
+    if (idle_ && (draining_ || worker_.draining())) {
+      out.kind = HeadRead::Kind::drained;
+      co_return out;
+    }
+    if (idle_) {
+      deadline_.arm(lowest().socket(), cfg.timeouts.client_idle);
+    } else {
+      out.first_byte = SteadyClock::now();
+      deadline_.arm(lowest().socket(), cfg.timeouts.client_header);
+    }
+    for (;;) {
+      const auto data = buf.data();
+      const http::HeadScan scan = http::scan_request_head(
+          std::string_view(static_cast<const char*>(data.data()), data.size()), limits);
+      out.bytes = buf.size();
+      if (scan.state == http::HeadScan::State::complete) {
+        out.kind = HeadRead::Kind::ok;
+        out.head_size = scan.head_size;
+        break;
+      }
+      if (scan.state == http::HeadScan::State::reject) {
+        out.kind = HeadRead::Kind::reject;
+        out.status = scan.status;
+        out.reason = scan.reason;
+        break;
+      }
+      const std::size_t room = buf.max_size() - buf.size();
+      if (room == 0) {  // the scan's own limits stop long before this
+        out.kind = HeadRead::Kind::reject;
+        out.status = 431;
+        out.reason = "header too large";
+        break;
+      }
+      auto [ec, n] = co_await stream_.async_read_some(buf.prepare(std::min<std::size_t>(room, 8192)),
+                                                      nothrow);
+      if (ec) {
+        if (deadline_.fired()) {
+          out.kind = idle_ ? HeadRead::Kind::closed : HeadRead::Kind::timeout;
+        } else if (draining_ && idle_) {
+          out.kind = HeadRead::Kind::drained;
+        } else {
+          out.kind = HeadRead::Kind::closed;
+        }
+        break;
+      }
+      buf.commit(n);
+      if (idle_ && n > 0) {  // the request begins: from now on the header deadline applies
+        idle_ = false;
+        out.first_byte = SteadyClock::now();
+        deadline_.arm(lowest().socket(), cfg.timeouts.client_header);
+      }
+    }
+    deadline_.disarm();
+    idle_ = false;
+    co_return out;
+  }
+
+  // Serves one request. Returns whether the connection may carry another.
+  asio::awaitable<bool> serve_request(unsigned served) {
+    const GenerationPtr gen = shared_.generation.load();  // pinned for the whole request
+    const pipeline::Runtime& rt = *gen->runtime;
+    const config::ServerConfig& cfg = *rt.config;
+
+    pipeline::RequestContext ctx;
+    ctx.client = client_;
+    pipeline::Outcome outcome;
+    HeadRead head = co_await read_head(cfg);
+    ctx.started = head.first_byte == TimePoint{} ? SteadyClock::now() : head.first_byte;
+    ctx.wall_started = std::chrono::system_clock::now() -
+                       std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                           SteadyClock::now() - ctx.started);
+    ctx.id = shared_.next_request_id.fetch_add(1, std::memory_order_relaxed);
+
+    switch (head.kind) {
+      case HeadRead::Kind::ok:
+        break;
+      case HeadRead::Kind::drained:
+        co_return false;
+      case HeadRead::Kind::closed:
+        if (head.bytes > 0) {  // the client gave up mid-head: still a request worth a log line
+          outcome.status = 400;
+          outcome.bytes_in = head.bytes;
+          outcome.error = "client_closed_in_head";
+          finish(ctx, outcome, cfg);
+        }
+        co_return false;
+      case HeadRead::Kind::timeout:
+        shared_.stats.client_errors_header_timeout.inc();
+        outcome.bytes_in = head.bytes;
+        outcome.error = "header_timeout";
+        co_await reply(ctx, outcome, http::error_reply(408), /*close=*/true);
+        finish(ctx, outcome, cfg);
+        co_return false;
+      case HeadRead::Kind::reject:
+        if (head.status == 400) shared_.stats.client_errors_bad_request.inc();
+        else shared_.stats.client_errors_too_large.inc();
+        outcome.bytes_in = head.bytes;
+        outcome.error = "bad_request: " + std::string(head.reason);
+        co_await reply(ctx, outcome, http::error_reply(head.status), /*close=*/true);
+        finish(ctx, outcome, cfg);
+        co_return false;
+    }
+
+    // Beast parses the head the scan accepted (leading empty lines are skipped first).
+    auto& buf = *buffer_;
+    {
+      const auto* p = static_cast<const char*>(buf.data().data());
+      std::size_t skip = 0;
+      while (skip + 1 < head.head_size && p[skip] == '\r' && p[skip + 1] == '\n') skip += 2;
+      buf.consume(skip);
+      head.head_size -= skip;
+    }
+    parser_.emplace();
+    parser_->header_limit(cfg.limits.max_header_bytes + 2);
+    parser_->body_limit(cfg.limits.max_request_body);
+    beast::error_code pec;
+    const std::size_t used = parser_->put(asio::buffer(buf.data().data(), head.head_size), pec);
+    buf.consume(used);
+    outcome.bytes_in = head.head_size;
+    if (pec || !parser_->is_header_done()) {
+      const bool too_big = pec == bhttp::error::body_limit;
+      (too_big ? shared_.stats.client_errors_too_large : shared_.stats.client_errors_bad_request).inc();
+      outcome.error = too_big ? "body_too_large" : "bad_request: " + pec.message();
+      co_await reply(ctx, outcome, http::error_reply(too_big ? 413 : 400), /*close=*/true);
+      finish(ctx, outcome, cfg);
+      co_return false;
+    }
+    ctx.request = &parser_->get();
+    const bool body_pending = !parser_->is_done();
+    const bool head_request = parser_->get().method() == bhttp::verb::head;
+
+    // Deciding phases: pure, no I/O.
+    std::optional<http::LocalReply> local = pipeline::admit_request(ctx, rt);
+    if (!local) {
+      pipeline::collect_signals(ctx, rt);
+      ctx.decision = pipeline::evaluate_rules(ctx, rt);
+      local = pipeline::act(ctx, ctx.decision);
+    }
+    if (local) {
+      if (local->status == 400) shared_.stats.client_errors_bad_request.inc();
+      // An unread body would be taken for the next request: close instead of guessing.
+      const bool close = local->close || body_pending || !parser_->keep_alive();
+      if (outcome.error.empty() && local->status >= 400) outcome.error = "refused";
+      co_await reply(ctx, outcome, std::move(*local), close, head_request);
+      finish(ctx, outcome, cfg);
+      co_return !close && served + 1 < cfg.limits.max_requests_per_connection;
+    }
+
+    const bool keep = co_await forward(ctx, *gen, outcome, served, body_pending, head_request);
+    finish(ctx, outcome, cfg);
+    co_return keep;
+  }
+
+  // Upstream phase: sends the request to one of the site's servers and relays the response.
+  // Returns whether the client connection may carry another request.
+  asio::awaitable<bool> forward(pipeline::RequestContext& ctx, const Generation& gen,
+                                pipeline::Outcome& outcome, unsigned served, bool body_pending,
+                                bool head_request) {
+    const pipeline::Runtime& rt = *gen.runtime;
+    const config::ServerConfig& cfg = *rt.config;
+    const proxy::GroupState* group = gen.upstreams->find(ctx.upstream->name);
+
+    up_req_.emplace();
+    pipeline::prepare_upstream_request(ctx, rt, up_req_->base());
+    const auto& in = parser_->get();
+    if (body_pending) {
+      if (parser_->chunked()) up_req_->chunked(true);
+      else up_req_->content_length(parser_->content_length().value_or(0));
+    } else if (in.find(bhttp::field::content_length) != in.end()) {
+      up_req_->content_length(0);
+    }
+    expect_continue_ =
+        body_pending && iequals(in[bhttp::field::expect], "100-continue");
+    if (!expect_continue_) up_req_->erase(bhttp::field::expect);
+    body_started_ = false;
+    client_body_unread_ = false;
+    final_from_expect_ = false;
+    upstream_error_ = Errc::ok;
+
+    std::vector<proxy::ServerState*> order;
+    if (group != nullptr) order = proxy::try_order(*group, SteadyClock::now());
+    Errc last = Errc::no_upstream;
+    unsigned retries = 0;
+    for (std::size_t i = 0; i < order.size();) {
+      proxy::ServerState& server = *order[i];
+      const Attempt a = co_await attempt(ctx, cfg, *group, server, head_request, outcome);
+      if (a == Attempt::done) {
+        const bool keep = co_await relay_response(ctx, rt, *group, server, outcome, head_request);
+        return_upstream_connection(server, *group, cfg);
+        co_return keep && !client_body_unread_ && served + 1 < cfg.limits.max_requests_per_connection;
+      }
+      last = upstream_error_;
+      if (a == Attempt::retry && retries < group->config->keepalive + 1) {
+        ++retries;
+        shared_.stats.upstream_retries.inc();
+        continue;  // same server, another (or a new) connection
+      }
+      if (a == Attempt::failed) break;
+      ++i;
+    }
+
+    // No response from any server: 502, or 504 when the last one was too slow.
+    const bool timeout = last == Errc::upstream_timeout;
+    outcome.error = last == Errc::no_upstream ? "no_upstream"
+                    : timeout                  ? "upstream_timeout"
+                    : last == Errc::upstream_protocol_error ? "upstream_protocol_error"
+                    : last == Errc::body_too_large          ? "body_too_large"
+                    : last == Errc::bad_request             ? "client_closed"
+                                                            : "upstream_connect_failed";
+    if (last == Errc::bad_request) {  // the client went away while sending its body
+      outcome.status = 499;
+      co_return false;
+    }
+    const unsigned status = last == Errc::body_too_large ? 413 : timeout ? 504 : 502;
+    co_await reply(ctx, outcome, http::error_reply(status), /*close=*/body_pending, head_request);
+    co_return !body_pending && parser_->keep_alive();
+  }
+
+  // Sends the request head (and body) to `server` and reads the response head into resp_.
+  asio::awaitable<Attempt> attempt(const pipeline::RequestContext& ctx,
+                                   const config::ServerConfig& cfg, const proxy::GroupState& group,
+                                   proxy::ServerState& server, bool head_request,
+                                   pipeline::Outcome& outcome) {
+    const auto& timeouts = cfg.timeouts;
+    const auto fail = [&](Errc e) {
+      upstream_error_ = e;
+      server.record_failure(SteadyClock::now(), group.config->max_fails, group.config->fail_timeout);
+    };
+    bool reused = false;
+    up_.reset();
+    if (auto pooled = worker_.pool().take(server, SteadyClock::now(), timeouts.upstream_idle)) {
+      up_.emplace(std::move(*pooled));
+      reused = true;
+      shared_.stats.upstream_connections_reused.inc();
+    } else {
+      auto conn = co_await proxy::connect_upstream(worker_.ioc().get_executor(), server,
+                                                   timeouts.upstream_connect);
+      if (!conn) {
+        (conn.error() == Errc::upstream_timeout ? shared_.stats.upstream_timeouts
+                                                : shared_.stats.upstream_connect_failures).inc();
+        fail(static_cast<Errc>(conn.error().value()));
+        log::warning("upstream " + server.url() + ": " + conn.error().message());
+        co_return Attempt::next_server;
+      }
+      up_.emplace(std::move(*conn));
+      server.count_connect();
+      shared_.stats.upstream_connections_opened.inc();
+    }
+    upstream_ = &*up_;
+    server.count_request();
+    server.add_active(1);
+    struct Active {
+      proxy::ServerState& s;
+      ~Active() { s.add_active(-1); }
+    } active{server};
+    outcome.upstream = server.url();
+    const bool may_retry = reused && !body_started_ && is_idempotent(ctx.request->method());
+    const auto sent_at = SteadyClock::now();
+
+    up_req_->body().data = nullptr;
+    up_req_->body().size = 0;
+    up_req_->body().more = up_req_->chunked() || up_req_->has_content_length();
+    bhttp::serializer<true, bhttp::buffer_body> sr{*up_req_};
+    up_->expires_after(timeouts.upstream_read);
+    auto [wec, wn] = co_await bhttp::async_write_header(*up_, sr, nothrow);
+    if (wec) {
+      close_upstream();
+      if (may_retry) co_return Attempt::retry;
+      if (reused && body_started_) {
+        upstream_error_ = Errc::upstream_closed;
+        co_return Attempt::failed;
+      }
+      fail(Errc::upstream_connect_failed);
+      co_return Attempt::next_server;
+    }
+
+    up_buffer_.emplace();
+    resp_.emplace();
+    resp_->header_limit(kUpstreamHeaderLimit);
+    resp_->body_limit(boost::none);  // streamed: the origin's pages and downloads have no cap here
+    if (head_request) resp_->skip(true);
+
+    const bool has_body = up_req_->body().more;
+    if (has_body) {
+      bool send_body = true;
+      if (expect_continue_) {
+        // RFC 9110 §10.1.1: we forwarded the expectation; the origin's answer decides. If it says
+        // nothing for a moment, tell the client to go on (as curl itself would after 1 s).
+        const bool readable = co_await wait_readable(*up_, timeouts.expect_continue);
+        bool origin_continue = false;
+        if (readable) {
+          const Attempt a = co_await read_response_head(server, group, cfg, may_retry, &origin_continue);
+          if (a != Attempt::done) co_return a;
+          if (!origin_continue) {  // a final answer without the body (401, 413, 417...)
+            send_body = false;
+            client_body_unread_ = true;
+            final_from_expect_ = true;
+          }
+        }
+        if (send_body && ctx.http_version == 11) {
+          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+          lowest().expires_after(timeouts.client_send);
+          auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), nothrow);
+          if (cec) {
+            close_upstream();
+            upstream_error_ = Errc::bad_request;
+            co_return Attempt::failed;
+          }
+          outcome.bytes_out += cn;
+        }
+      }
+      if (send_body) {
+        const Attempt a = co_await relay_request_body(sr, cfg, outcome);
+        if (a != Attempt::done) co_return a;
+      }
+    }
+    if (!final_from_expect_) {
+      const Attempt a = co_await read_response_head(server, group, cfg, may_retry && !has_body, nullptr);
+      if (a != Attempt::done) co_return a;
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - sent_at).count();
+    outcome.upstream_ms = ms;
+    shared_.stats.upstream_duration.observe(ms / 1000.0);
+    server.record_success();
+    co_return Attempt::done;
+  }
+
+  // Waits until the upstream socket has something to read, for at most `d`.
+  asio::awaitable<bool> wait_readable(beast::tcp_stream& up, std::chrono::milliseconds d) {
+    SocketDeadline deadline(worker_.ioc().get_executor());
+    up.expires_never();
+    deadline.arm(up.socket(), d);
+    auto [ec] = co_await up.socket().async_wait(tcp::socket::wait_read, nothrow);
+    deadline.disarm();
+    co_return !ec;
+  }
+
+  // Client body -> origin, through the relay buffer.
+  asio::awaitable<Attempt> relay_request_body(bhttp::serializer<true, bhttp::buffer_body>& sr,
+                                              const config::ServerConfig& cfg,
+                                              pipeline::Outcome& outcome) {
+    auto& req = parser_->get();
+    auto& buf = *relay_;
+    body_started_ = true;
+    do {
+      if (!parser_->is_done()) {
+        req.body().data = buf.data();
+        req.body().size = buf.size();
+        lowest().expires_after(cfg.timeouts.client_body);
+        auto [ec, n] = co_await bhttp::async_read_some(stream_, *buffer_, *parser_, nothrow);
+        lowest().expires_never();
+        if (ec == bhttp::error::need_buffer) ec = {};
+        outcome.bytes_in += n;
+        if (ec) {
+          close_upstream();
+          if (ec == bhttp::error::body_limit) {
+            shared_.stats.client_errors_too_large.inc();
+            upstream_error_ = Errc::body_too_large;
+          } else {
+            upstream_error_ = Errc::bad_request;  // client gone, timed out or sent bad chunking
+          }
+          co_return Attempt::failed;
+        }
+        up_req_->body().data = buf.data();
+        up_req_->body().size = buf.size() - req.body().size;
+        up_req_->body().more = !parser_->is_done();
+      } else {
+        up_req_->body().data = nullptr;
+        up_req_->body().size = 0;
+        up_req_->body().more = false;
+      }
+      up_->expires_after(cfg.timeouts.upstream_read);
+      auto [wec, wn] = co_await bhttp::async_write(*up_, sr, nothrow);
+      if (wec == bhttp::error::need_buffer) wec = {};
+      if (wec) {
+        close_upstream();
+        shared_.stats.upstream_protocol_errors.inc();
+        upstream_error_ = Errc::upstream_closed;
+        co_return Attempt::failed;
+      }
+    } while (!parser_->is_done() || !sr.is_done());
+    co_return Attempt::done;
+  }
+
+  // Reads the origin's response head into resp_, skipping interim 1xx responses. With
+  // `saw_continue` set, returns after a 100 (the expect-continue handshake).
+  asio::awaitable<Attempt> read_response_head(proxy::ServerState& /*server*/,
+                                              const proxy::GroupState& group,
+                                              const config::ServerConfig& cfg, bool may_retry,
+                                              bool* saw_continue) {
+    (void)group;
+    for (;;) {
+      up_->expires_after(cfg.timeouts.upstream_read);
+      auto [ec, n] = co_await bhttp::async_read_header(*up_, *up_buffer_, *resp_, nothrow);
+      if (ec) {
+        const bool nothing = n == 0 && up_buffer_->size() == 0;
+        close_upstream();
+        if (ec == beast::error::timeout) {
+          shared_.stats.upstream_timeouts.inc();
+          upstream_error_ = Errc::upstream_timeout;
+          // A slow origin is not a dead one, but repeated timeouts should still move traffic.
+          co_return Attempt::failed;
+        }
+        if (may_retry && nothing &&
+            (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
+             ec == asio::error::eof)) {
+          co_return Attempt::retry;
+        }
+        shared_.stats.upstream_protocol_errors.inc();
+        upstream_error_ = Errc::upstream_protocol_error;
+        co_return Attempt::failed;
+      }
+      const unsigned status = resp_->get().result_int();
+      if (status >= 100 && status < 200) {
+        if (status == 101) {  // we never forward Upgrade, so this is the origin misbehaving
+          close_upstream();
+          shared_.stats.upstream_protocol_errors.inc();
+          upstream_error_ = Errc::upstream_protocol_error;
+          co_return Attempt::failed;
+        }
+        const bool skip_body = resp_->get().version() != 0 && false;
+        (void)skip_body;
+        const bool head_request = parser_->get().method() == bhttp::verb::head;
+        resp_.emplace();
+        resp_->header_limit(kUpstreamHeaderLimit);
+        resp_->body_limit(boost::none);
+        if (head_request) resp_->skip(true);
+        if (status == 100 && saw_continue != nullptr) {
+          *saw_continue = true;
+          co_return Attempt::done;
+        }
+        continue;  // 102/103 and late 100s are interim: wait for the final response
+      }
+      if (saw_continue != nullptr) *saw_continue = false;
+      co_return Attempt::done;
+    }
+  }
+
+  // Response filters, then origin body -> client through the relay buffer.
+  asio::awaitable<bool> relay_response(pipeline::RequestContext& ctx, const pipeline::Runtime& rt,
+                                       const proxy::GroupState& /*group*/,
+                                       proxy::ServerState& /*server*/, pipeline::Outcome& outcome,
+                                       bool head_request) {
+    const config::ServerConfig& cfg = *rt.config;
+    auto& ures = resp_->get();
+    const unsigned status = ures.result_int();
+    bhttp::response<bhttp::buffer_body> cres;
+    cres.base() = ures.base();
+    pipeline::filter_response(ctx, rt, cres.base(), ures.version());
+    cres.version(ctx.http_version);
+
+    const bool no_body = head_request || status == 204 || status == 304;
+    bool keep = parser_->keep_alive() && !draining_ && !worker_.draining();
+    if (!no_body && !resp_->content_length()) {
+      // Chunked or close-delimited from the origin: chunked to a 1.1 client; a 1.0 client reads
+      // until we close.
+      if (ctx.http_version == 11) cres.chunked(true);
+      else keep = false;
+    }
+    cres.keep_alive(keep);
+    outcome.status = status;
+
+    bhttp::serializer<false, bhttp::buffer_body> sr{cres};
+    cres.body().data = nullptr;
+    cres.body().size = 0;
+    cres.body().more = !no_body;
+    lowest().expires_after(cfg.timeouts.client_send);
+    auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, nothrow);
+    outcome.bytes_out += hn;
+    if (hec) {
+      outcome.error = "client_closed";
+      close_upstream();
+      co_return false;
+    }
+    if (no_body) {
+      if (!resp_->is_done()) close_upstream();  // e.g. a 204 with a body: do not reuse
+      co_return keep;
+    }
+
+    auto& buf = *relay_;
+    do {
+      if (!resp_->is_done()) {
+        ures.body().data = buf.data();
+        ures.body().size = buf.size();
+        up_->expires_after(cfg.timeouts.upstream_read);
+        auto [ec, n] = co_await bhttp::async_read_some(*up_, *up_buffer_, *resp_, nothrow);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) {
+          // Mid-body: the head is already sent, so the client can only learn by the close.
+          outcome.error = ec == beast::error::timeout ? "upstream_timeout_in_body"
+                                                      : "upstream_closed_in_body";
+          (ec == beast::error::timeout ? shared_.stats.upstream_timeouts
+                                       : shared_.stats.upstream_protocol_errors).inc();
+          close_upstream();
+          co_return false;
+        }
+        cres.body().data = buf.data();
+        cres.body().size = buf.size() - ures.body().size;
+        cres.body().more = !resp_->is_done();
+      } else {
+        cres.body().data = nullptr;
+        cres.body().size = 0;
+        cres.body().more = false;
+      }
+      lowest().expires_after(cfg.timeouts.client_send);
+      auto [wec, wn] = co_await bhttp::async_write(stream_, sr, nothrow);
+      if (wec == bhttp::error::need_buffer) wec = {};
+      outcome.bytes_out += wn;
+      if (wec) {
+        outcome.error = "client_closed";
+        close_upstream();
+        co_return false;
+      }
+    } while (!resp_->is_done() || !sr.is_done());
+    lowest().expires_never();
+    co_return keep;
+  }
+
+  void return_upstream_connection(proxy::ServerState& server, const proxy::GroupState& group,
+                                  const config::ServerConfig& /*cfg*/) {
+    upstream_ = nullptr;
+    if (!up_) return;
+    const bool reusable = resp_ && resp_->is_done() && resp_->keep_alive() && up_buffer_ &&
+                          up_buffer_->size() == 0 && !client_body_unread_ && !final_from_expect_;
+    if (reusable) {
+      worker_.pool().put(server, std::move(*up_), SteadyClock::now(), group.config->keepalive);
+    } else {
+      close_upstream();
+    }
+    up_.reset();
+  }
+
+  void close_upstream() {
+    if (!up_) return;
+    beast::error_code ignored;
+    up_->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    up_->socket().close(ignored);
+    upstream_ = nullptr;
+  }
+
+  // Writes a reply the proxy makes itself (error pages, redirects, refusals).
+  asio::awaitable<void> reply(pipeline::RequestContext& ctx, pipeline::Outcome& outcome,
+                              http::LocalReply local, bool close, bool head_request = false) {
+    local.close = local.close || close;
+    outcome.status = local.status;
+    auto res = http::to_response(local, ctx.http_version, head_request);
+    const auto gen = shared_.generation.load();
+    lowest().expires_after(gen->runtime->config->timeouts.client_send);
+    auto [ec, n] = co_await bhttp::async_write(stream_, res, nothrow);
+    lowest().expires_never();
+    outcome.bytes_out += n;
+    if (ec) outcome.error = outcome.error.empty() ? "client_closed" : outcome.error;
+  }
+
+  // Log phase: always runs, whatever happened to the request.
+  void finish(const pipeline::RequestContext& ctx, const pipeline::Outcome& outcome,
+              const config::ServerConfig& /*cfg*/) {
+    const auto now = SteadyClock::now();
+    shared_.stats.count_request(outcome.status);
+    shared_.stats.bytes_in.inc(outcome.bytes_in);
+    shared_.stats.bytes_out.inc(outcome.bytes_out);
+    shared_.stats.request_duration.observe(std::chrono::duration<double>(now - ctx.started).count());
+    if (shared_.access_log != nullptr) {
+      shared_.access_log->submit(pipeline::make_access_record(ctx, outcome, now));
+    }
+    parser_.reset();
+    resp_.reset();
+    up_req_.reset();
+  }
+
+  // Closes the client connection gracefully: half-close, then read and discard what the client
+  // still sends for a short while, so that a close with unread data does not turn into a reset
+  // that destroys the response we just wrote (nginx's lingering close).
+  asio::awaitable<void> close_connection() {
+    beast::error_code ignored;
+    if constexpr (kTls) {
+      lowest().expires_after(std::chrono::seconds(2));
+      co_await stream_.async_shutdown(nothrow);
+    } else {
+      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      lowest().expires_after(std::chrono::seconds(2));
+      std::size_t discarded = 0;
+      while (discarded < 1024 * 1024) {
+        auto [ec, n] = co_await lowest().async_read_some(asio::buffer(*relay_), nothrow);
+        if (ec) break;
+        discarded += n;
+      }
+    }
+    lowest().socket().close(ignored);
+  }
+
+  Stream stream_;
+  Worker& worker_;
+  SharedState& shared_;
+  pipeline::ClientInfo client_;
+  SocketDeadline deadline_;
+  bool idle_ = false;
+  bool draining_ = false;
+
+  std::optional<beast::flat_buffer> buffer_;
+  std::unique_ptr<std::array<char, kRelayBuffer>> relay_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+  std::optional<bhttp::request<bhttp::buffer_body>> up_req_;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> resp_;
+  std::optional<beast::flat_buffer> up_buffer_;
+  std::optional<beast::tcp_stream> up_;
+  beast::tcp_stream* upstream_ = nullptr;  // for force_close
+  bool expect_continue_ = false;
+  bool body_started_ = false;
+  bool client_body_unread_ = false;
+  bool final_from_expect_ = false;
+  Errc upstream_error_ = Errc::ok;
+};
+
+template <class S>
+void spawn(Worker& worker, std::shared_ptr<S> session) {
+  asio::co_spawn(worker.ioc(), S::run(std::move(session)),
+                 [&worker](std::exception_ptr e) {
+                   if (!e) return;
+                   // The coroutine boundary is a firewall: one bad session never ends the process.
+                   worker.shared().stats.session_exceptions.inc();
+                   try {
+                     std::rethrow_exception(e);
+                   } catch (const std::exception& ex) {
+                     log::error(std::string("session ended by exception: ") + ex.what());
+                   } catch (...) {
+                     log::error("session ended by unknown exception");
+                   }
+                 });
+}
+
+}  // namespace
+
+void Worker::start_session(tcp::socket socket, std::size_t listener,
+                           std::shared_ptr<asio::ssl::context> tls) {
+  asio::post(ioc_, [this, socket = std::move(socket), listener, tls = std::move(tls)]() mutable {
+    beast::error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    socket.set_option(tcp::no_delay(true), ec);
+    pipeline::ClientInfo client;
+    client.peer = net::canonical(peer.address());
+    client.peer_port = peer.port();
+    client.ip = client.peer;
+    client.listener = listener;
+    client.tls = tls != nullptr;
+    if (tls) {
+      using S = Session<beast::ssl_stream<beast::tcp_stream>>;
+      spawn(*this, std::make_shared<S>(beast::ssl_stream<beast::tcp_stream>(
+                                           beast::tcp_stream(std::move(socket)), *tls),
+                                       *this, std::move(client)));
+    } else {
+      using S = Session<beast::tcp_stream>;
+      spawn(*this, std::make_shared<S>(beast::tcp_stream(std::move(socket)), *this,
+                                       std::move(client)));
+    }
+  });
+}
+
+void Worker::begin_drain() {
+  asio::post(ioc_, [this] {
+    draining_ = true;
+    pool_.close_all();
+    // Copy: drain() may end a session synchronously in a later handler, never re-entrantly here.
+    const std::vector<SessionHandle*> sessions(sessions_.begin(), sessions_.end());
+    for (auto* s : sessions) s->drain();
+  });
+}
+
+void Worker::force_close() {
+  asio::post(ioc_, [this] {
+    const std::vector<SessionHandle*> sessions(sessions_.begin(), sessions_.end());
+    for (auto* s : sessions) s->force_close();
+    pool_.close_all();
+  });
+}
+
+ConnectionGate::Verdict ConnectionGate::admit(const net::Address& ip, std::uint32_t max_total,
+                                              std::uint32_t max_per_ip) {
+  std::lock_guard lock(mutex_);
+  if (total_ >= max_total) return Verdict::over_total;
+  auto& count = per_ip_[ip.to_string()];
+  if (count >= max_per_ip) {
+    if (count == 0) per_ip_.erase(ip.to_string());
+    return Verdict::over_per_ip;
+  }
+  ++count;
+  ++total_;
+  return Verdict::admitted;
+}
+
+void ConnectionGate::release(const net::Address& ip) {
+  std::lock_guard lock(mutex_);
+  const auto it = per_ip_.find(ip.to_string());
+  if (it == per_ip_.end()) return;
+  if (--it->second == 0) per_ip_.erase(it);
+  --total_;
+}
+
+std::size_t ConnectionGate::total() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
+}  // namespace bawwab::server
