@@ -151,7 +151,7 @@ EOF
 cat >"$work/haproxy.cfg" <<EOF
 global
     nbthread 1
-    maxconn 10000
+    maxconn 4000
 defaults
     mode http
     option http-keep-alive

@@ -205,13 +205,20 @@ int cmd_demo(int argc, char** argv) {
   if (!server.start()) return 1;
   const auto proxy = server.listening().front();
   std::string base = "http://" + net::to_string(proxy);
+  std::string article = "/";
+  for (const auto& f : demo::assets::files()) {
+    if (f.path.starts_with("demo/site/articles/")) {
+      article = std::string(f.path.substr(std::string_view("demo/site").size()));
+      break;
+    }
+  }
   std::fprintf(stderr,
                "\nbawwab demo: a sample news site (Arabic, right-to-left) behind bawwab.\n"
                "  front page:   %s/\n"
-               "  an article:   %s/articles/\n"
+               "  an article:   %s%s\n"
                "  RSS feed:     %s/feed.xml\n"
                "  robots.txt:   %s/robots.txt\n",
-               base.c_str(), base.c_str(), base.c_str(), base.c_str());
+               base.c_str(), base.c_str(), article.c_str(), base.c_str(), base.c_str());
   if (const auto st = server.status_endpoint()) {
     const std::string s = "http://" + net::to_string(*st);
     std::fprintf(stderr, "  status:       %s/status   metrics: %s/metrics\n", s.c_str(), s.c_str());

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -139,26 +141,10 @@ class Loader {
   }
 
   LoadResult load_text(std::string_view yaml) {
-    std::vector<YAML::Node> documents;
-    bool parsed = false;
-    try {
-      documents = YAML::LoadAll(std::string(yaml));
-      parsed = true;
-    } catch (const YAML::ParserException& e) {
-      const Loc at = e.mark.is_null() ? Loc{} : Loc{e.mark.line + 1, e.mark.column + 1};
-      error(Origin{"", at}, "YAML syntax error: " + e.msg);
-    } catch (const YAML::Exception& e) {
-      error(Origin{}, "YAML error: " + e.msg);
-    }
-    if (parsed) {
-      if (documents.size() > 1) {
-        error(Origin{"", loc_of(documents[1], {})},
-              "only one YAML document is allowed; this is a second one ('---')");
-      }
-      read_root(documents.empty() ? YAML::Node() : documents.front());
-    }
+    std::optional<YAML::Node> root = parse(yaml);
+    if (root) read_root(*root);
     apply_overrides();
-    if (parsed && root_ok_) check_whole();
+    if (root && root_ok_) check_whole();
     return finish();
   }
 
@@ -217,6 +203,65 @@ class Loader {
     }
     return result;
   }
+
+  // --- YAML
+
+  // The one document of the file, or nullopt after reporting why there is none.
+  //
+  // Not YAML::LoadAll: in yaml-cpp 0.7 it loops forever, allocating, on a stray ',' at the top
+  // level (",: }"; yaml-cpp PR #1319, fixed after 0.8): the parser then returns an empty document
+  // without consuming the token, again and again. So first walk the documents with an event
+  // handler, at most three, and call it a syntax error when one starts where the previous one did.
+  std::optional<YAML::Node> parse(std::string_view yaml) {
+    const std::string text(yaml);
+    try {
+      std::istringstream in(text);
+      YAML::Parser parser(in);
+      DocumentStarts starts;
+      std::vector<YAML::Mark> documents;
+      while (documents.size() < 3 && parser.HandleNextDocument(starts)) {
+        if (!documents.empty() && starts.start.pos == documents.back().pos) {
+          const YAML::Mark at = documents.back();
+          const auto pos = static_cast<std::size_t>(at.pos);
+          error(Origin{"", Loc{at.line + 1, at.column + 1}},
+                "YAML syntax error: unexpected " +
+                    (pos < text.size() ? quote(text.substr(pos, 1)) : std::string("character")));
+          return std::nullopt;
+        }
+        documents.push_back(starts.start);
+      }
+      if (documents.size() > 1) {
+        error(Origin{"", Loc{documents[1].line + 1, documents[1].column + 1}},
+              "only one YAML document is allowed; this is a second one ('---')");
+        return std::nullopt;
+      }
+      if (documents.empty()) return YAML::Node();  // empty, or only comments
+      return YAML::Load(text);  // parses the first document only
+    } catch (const YAML::ParserException& e) {
+      const Loc at = e.mark.is_null() ? Loc{} : Loc{e.mark.line + 1, e.mark.column + 1};
+      error(Origin{"", at}, "YAML syntax error: " + e.msg);
+    } catch (const YAML::Exception& e) {
+      error(Origin{}, "YAML error: " + e.msg);
+    }
+    return std::nullopt;
+  }
+
+  // Records where each document starts; the events themselves are not needed.
+  struct DocumentStarts final : YAML::EventHandler {
+    YAML::Mark start;
+    void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  };
 
   // --- generic readers
 

@@ -398,7 +398,7 @@ Result<std::unique_ptr<DemoOrigin>> DemoOrigin::open(asio::io_context& ioc,
 tcp::endpoint DemoOrigin::local_endpoint() const { return state_->endpoint; }
 
 void DemoOrigin::start() {
-  log::info("demo origin: serving the sample site on http://" + net::to_string(state_->endpoint));
+  log::debug("demo origin: serving the sample site on http://" + net::to_string(state_->endpoint));
   asio::co_spawn(state_->strand, accept_loop(state_),
                  [](std::exception_ptr e) { log_exception("accept loop", e); });
 }

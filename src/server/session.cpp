@@ -88,6 +88,67 @@ class SocketDeadline {
   std::shared_ptr<bool> fired_;
 };
 
+// The client's idle/header deadline. Re-armed twice per request (idle wait, then header), so it
+// is lazy: arming only moves a time point, and the one outstanding timer wait re-waits when it
+// wakes early. In steady keep-alive traffic that is no timer operation per request at all.
+class LazyDeadline {
+ public:
+  LazyDeadline(asio::any_io_executor ex, tcp::socket& socket)
+      : state_(std::make_shared<State>(ex, socket)) {}
+  ~LazyDeadline() {
+    state_->socket = nullptr;
+    state_->armed = false;
+    state_->timer.cancel();
+  }
+
+  void arm(std::chrono::steady_clock::duration d) {
+    State& s = *state_;
+    s.deadline = SteadyClock::now() + d;
+    s.armed = true;
+    s.fired = false;
+    if (!s.waiting || s.deadline < s.wait_until) start(state_);
+  }
+  void disarm() { state_->armed = false; }
+  bool fired() const { return state_->fired; }
+
+ private:
+  struct State {
+    State(asio::any_io_executor ex, tcp::socket& s) : timer(ex), socket(&s) {}
+    asio::steady_timer timer;
+    tcp::socket* socket;
+    TimePoint deadline{};
+    TimePoint wait_until{};
+    std::uint64_t wait_id = 0;
+    bool armed = false;
+    bool fired = false;
+    bool waiting = false;
+  };
+
+  static void start(const std::shared_ptr<State>& state) {
+    State& s = *state;
+    s.waiting = true;
+    s.wait_until = s.deadline;
+    const std::uint64_t id = ++s.wait_id;
+    s.timer.expires_at(s.deadline);  // cancels an earlier wait, whose handler sees a stale id
+    s.timer.async_wait([state, id](beast::error_code ec) {
+      State& st = *state;
+      if (id != st.wait_id) return;
+      st.waiting = false;
+      if (ec || st.socket == nullptr || !st.armed) return;
+      if (SteadyClock::now() < st.deadline) {
+        start(state);  // re-armed later since this wait began
+        return;
+      }
+      st.fired = true;
+      st.armed = false;
+      beast::error_code ignored;
+      st.socket->cancel(ignored);
+    });
+  }
+
+  std::shared_ptr<State> state_;
+};
+
 // How reading a request head ended.
 struct HeadRead {
   enum class Kind { ok, reject, closed, timeout, drained };
@@ -112,7 +173,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         worker_(worker),
         shared_(worker.shared()),
         client_(std::move(client)),
-        deadline_(worker.ioc().get_executor()) {}
+        deadline_(worker.ioc().get_executor(), beast::get_lowest_layer(stream_).socket()) {}
 
   static asio::awaitable<void> run(std::shared_ptr<Session> self) { co_await self->serve(); }
 
@@ -198,10 +259,10 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       co_return out;
     }
     if (idle_) {
-      deadline_.arm(lowest().socket(), cfg.timeouts.client_idle);
+      deadline_.arm(cfg.timeouts.client_idle);
     } else {
       out.first_byte = SteadyClock::now();
-      deadline_.arm(lowest().socket(), cfg.timeouts.client_header);
+      deadline_.arm(cfg.timeouts.client_header);
     }
     for (;;) {
       const auto data = buf.data();
@@ -242,7 +303,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       if (idle_ && n > 0) {  // the request begins: from now on the header deadline applies
         idle_ = false;
         out.first_byte = SteadyClock::now();
-        deadline_.arm(lowest().socket(), cfg.timeouts.client_header);
+        deadline_.arm(cfg.timeouts.client_header);
       }
     }
     deadline_.disarm();
@@ -355,18 +416,19 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     const config::ServerConfig& cfg = *rt.config;
     const proxy::GroupState* group = gen.upstreams->find(ctx.upstream->name);
 
-    up_req_.emplace();
-    pipeline::prepare_upstream_request(ctx, rt, up_req_->base());
-    const auto& in = parser_->get();
+    // The client's parsed message becomes the upstream request (Beast's relay pattern): edited in
+    // place and serialized with the body flowing through it.
+    auto& up_req = parser_->get();
+    const bool had_length = up_req.find(bhttp::field::content_length) != up_req.end();
+    expect_continue_ = body_pending && iequals(up_req[bhttp::field::expect], "100-continue");
+    pipeline::prepare_upstream_request(ctx, rt, up_req.base());
     if (body_pending) {
-      if (parser_->chunked()) up_req_->chunked(true);
-      else up_req_->content_length(parser_->content_length().value_or(0));
-    } else if (in.find(bhttp::field::content_length) != in.end()) {
-      up_req_->content_length(0);
+      if (parser_->chunked()) up_req.chunked(true);
+      else up_req.content_length(parser_->content_length().value_or(0));
+    } else if (had_length) {
+      up_req.content_length(0);
     }
-    expect_continue_ =
-        body_pending && iequals(in[bhttp::field::expect], "100-continue");
-    if (!expect_continue_) up_req_->erase(bhttp::field::expect);
+    if (!expect_continue_) up_req.erase(bhttp::field::expect);
     body_started_ = false;
     client_body_unread_ = false;
     final_from_expect_ = false;
@@ -452,10 +514,11 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     const bool may_retry = reused && !body_started_ && is_idempotent(ctx.request->method());
     const auto sent_at = SteadyClock::now();
 
-    up_req_->body().data = nullptr;
-    up_req_->body().size = 0;
-    up_req_->body().more = up_req_->chunked() || up_req_->has_content_length();
-    bhttp::serializer<true, bhttp::buffer_body> sr{*up_req_};
+    auto& up_req = parser_->get();
+    up_req.body().data = nullptr;
+    up_req.body().size = 0;
+    up_req.body().more = !parser_->is_done();
+    bhttp::serializer<true, bhttp::buffer_body> sr{up_req};
     up_->expires_after(timeouts.upstream_read);
     auto [wec, wn] = co_await bhttp::async_write_header(*up_, sr, nothrow);
     if (wec) {
@@ -469,13 +532,18 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       co_return Attempt::next_server;
     }
 
-    up_buffer_.emplace();
+    // Reserve up front: an empty flat_buffer makes Beast read the origin in 512-byte steps.
+    if (!up_buffer_) {
+      up_buffer_.emplace();
+      up_buffer_->reserve(16 * 1024);
+    }
+    up_buffer_->clear();
     resp_.emplace();
     resp_->header_limit(kUpstreamHeaderLimit);
     resp_->body_limit(boost::none);  // streamed: the origin's pages and downloads have no cap here
     if (head_request) resp_->skip(true);
 
-    const bool has_body = up_req_->body().more;
+    const bool has_body = up_req.body().more;
     if (has_body) {
       bool send_body = true;
       if (expect_continue_) {
@@ -557,13 +625,13 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
           }
           co_return Attempt::failed;
         }
-        up_req_->body().data = buf.data();
-        up_req_->body().size = buf.size() - req.body().size;
-        up_req_->body().more = !parser_->is_done();
+        req.body().size = buf.size() - req.body().size;
+        req.body().data = buf.data();
+        req.body().more = !parser_->is_done();
       } else {
-        up_req_->body().data = nullptr;
-        up_req_->body().size = 0;
-        up_req_->body().more = false;
+        req.body().data = nullptr;
+        req.body().size = 0;
+        req.body().more = false;
       }
       up_->expires_after(cfg.timeouts.upstream_read);
       auto [wec, wn] = co_await bhttp::async_write(*up_, sr, nothrow);
@@ -638,11 +706,11 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
                                        proxy::ServerState& /*server*/, pipeline::Outcome& outcome,
                                        bool head_request) {
     const config::ServerConfig& cfg = *rt.config;
-    auto& ures = resp_->get();
-    const unsigned status = ures.result_int();
-    bhttp::response<bhttp::buffer_body> cres;
-    cres.base() = ures.base();
-    pipeline::filter_response(ctx, rt, cres.base(), ures.version());
+    // The origin's parsed message is what the client gets (relay pattern): filtered in place.
+    auto& cres = resp_->get();
+    auto& ures = cres;
+    const unsigned status = cres.result_int();
+    pipeline::filter_response(ctx, rt, cres.base(), cres.version());
     cres.version(ctx.http_version);
 
     const bool no_body = head_request || status == 204 || status == 304;
@@ -657,21 +725,23 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     outcome.status = status;
 
     bhttp::serializer<false, bhttp::buffer_body> sr{cres};
-    cres.body().data = nullptr;
-    cres.body().size = 0;
-    cres.body().more = !no_body;
-    lowest().expires_after(cfg.timeouts.client_send);
-    auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, nothrow);
-    outcome.bytes_out += hn;
-    if (hec) {
-      outcome.error = "client_closed";
-      close_upstream();
-      co_return false;
-    }
     if (no_body) {
+      cres.body().data = nullptr;
+      cres.body().size = 0;
+      cres.body().more = false;
+      lowest().expires_after(cfg.timeouts.client_send);
+      auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, nothrow);
+      outcome.bytes_out += hn;
+      if (hec) {
+        outcome.error = "client_closed";
+        close_upstream();
+        co_return false;
+      }
       if (!resp_->is_done()) close_upstream();  // e.g. a 204 with a body: do not reuse
       co_return keep;
     }
+    // The head goes out together with the first piece of body (one write, not two): the
+    // serializer writes whatever of the head is still pending before the body.
 
     auto& buf = *relay_;
     do {
@@ -690,8 +760,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
           close_upstream();
           co_return false;
         }
-        cres.body().data = buf.data();
         cres.body().size = buf.size() - ures.body().size;
+        cres.body().data = buf.data();
         cres.body().more = !resp_->is_done();
       } else {
         cres.body().data = nullptr;
@@ -761,7 +831,6 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     }
     parser_.reset();
     resp_.reset();
-    up_req_.reset();
   }
 
   // Closes the client connection gracefully: half-close, then read and discard what the client
@@ -789,14 +858,13 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   Worker& worker_;
   SharedState& shared_;
   pipeline::ClientInfo client_;
-  SocketDeadline deadline_;
+  LazyDeadline deadline_;
   bool idle_ = false;
   bool draining_ = false;
 
   std::optional<beast::flat_buffer> buffer_;
   std::unique_ptr<std::array<char, kRelayBuffer>> relay_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
-  std::optional<bhttp::request<bhttp::buffer_body>> up_req_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> resp_;
   std::optional<beast::flat_buffer> up_buffer_;
   std::optional<beast::tcp_stream> up_;

@@ -117,16 +117,25 @@ _PATTERN = hashlib.shake_128(b"bawwab").digest(_PATTERN_PERIOD)
 _PATTERN2 = _PATTERN + _PATTERN
 
 
+_PATTERN_VIEW = memoryview(_PATTERN2)
+
+
 def pattern(offset, n):
     """n bytes of the test pattern starting at offset (n may exceed the period)."""
-    out = bytearray()
+    start = offset % _PATTERN_PERIOD
+    if n <= _PATTERN_PERIOD:
+        return _PATTERN2[start:start + n]  # one copy; building via bytearray is much slower
+    return b"".join(pattern_views(offset, n))
+
+
+def pattern_views(offset, n):
+    """The same bytes as pattern(offset, n), as zero-copy memoryview pieces (for sending)."""
     while n > 0:
         start = offset % _PATTERN_PERIOD
         take = min(n, _PATTERN_PERIOD)
-        out += _PATTERN2[start:start + take]
+        yield _PATTERN_VIEW[start:start + take]
         offset += take
         n -= take
-    return bytes(out)
 
 
 class PatternChecker:
@@ -169,21 +178,28 @@ class Reader:
         self.eof = False
         self.reset = False
 
-    def fill(self):
-        """Reads once; False on EOF or reset. Socket timeouts propagate."""
+    def recv(self):
+        """Reads once, bypassing the buffer; b"" on EOF or reset. Socket timeouts propagate."""
         if self.eof:
-            return False
+            return b""
         try:
             data = self.sock.recv(1 << 18)
         except (ConnectionResetError, ConnectionAbortedError):
             self.eof = self.reset = True
-            return False
+            return b""
         if not data:
             self.eof = True
-            return False
+            return b""
         self.total += len(data)
         if len(self.raw) < self.record_cap:
             self.raw += data[:self.record_cap - len(self.raw)]
+        return data
+
+    def fill(self):
+        """Reads once into the buffer; False on EOF or reset."""
+        data = self.recv()
+        if not data:
+            return False
         self.buf += data
         return True
 
@@ -212,25 +228,35 @@ class Reader:
 
     def read_exact(self, n, sink=None):
         """Reads n bytes; sink(bytes) gets them in pieces (None: discarded)."""
-        while n > 0:
-            if not self.buf and not self.fill():
-                raise PeerClosed("closed with %d body bytes missing" % n)
+        if self.buf and n > 0:
             take = min(n, len(self.buf))
             if sink is not None:
                 sink(bytes(self.buf[:take]))
             del self.buf[:take]
             n -= take
+        while n > 0:  # large bodies skip the buffer
+            data = self.recv()
+            if not data:
+                raise PeerClosed("closed with %d body bytes missing" % n)
+            if len(data) > n:
+                self.buf += data[n:]
+                data = data[:n]
+            if sink is not None:
+                sink(data)
+            n -= len(data)
 
     def read_to_eof(self, sink=None):
-        n = 0
+        n = len(self.buf)
+        if self.buf and sink is not None:
+            sink(bytes(self.buf))
+        self.buf.clear()
         while True:
-            if self.buf:
-                if sink is not None:
-                    sink(bytes(self.buf))
-                n += len(self.buf)
-                self.buf.clear()
-            if not self.fill():
+            data = self.recv()
+            if not data:
                 return n
+            n += len(data)
+            if sink is not None:
+                sink(data)
 
     def read_chunked(self, sink=None):
         """Decodes a chunked body; returns (decoded_length, trailer_lines, chunk_count)."""
@@ -698,14 +724,17 @@ class FakeOrigin:
         if no_body:
             return
         sent = 0
+        body = reply.body if reply.body_size is None else b""
         while sent < size:
             n = min(reply.chunk_size, size - sent)
-            piece = (pattern(sent, n) if reply.body_size is not None
-                     else reply.body[sent:sent + n])
+            pieces = (pattern_views(sent, n) if reply.body_size is not None
+                      else [memoryview(body)[sent:sent + n]])
             if reply.mode == "chunked":
-                sock.sendall(b"%x\r\n" % n + piece + b"\r\n")
-            else:
+                sock.sendall(b"%x\r\n" % n)
+            for piece in pieces:
                 sock.sendall(piece)
+            if reply.mode == "chunked":
+                sock.sendall(b"\r\n")
             sent += n
             if reply.chunk_delay:
                 self._sleep(reply.chunk_delay)

@@ -161,7 +161,7 @@ class Cli(ProxyTestCase):
                      ["demo", "--bogus"]):
             p = run_cli(args, timeout=scaled(10))
             self.assertEqual(p.returncode, 2, "%s: %s" % (args, p.stdout + p.stderr))
-            self.assertRegex(p.stderr.lower(), "usage", "%s: %s" % (args, p.stderr))
+            self.assertRegex(p.stderr.lower(), "usage|options:", "%s: %s" % (args, p.stderr))
 
 
 ARABIC = re.compile("[\u0600-\u06ff]")
@@ -179,6 +179,7 @@ class Demo(ProxyTestCase):
                         "demo does not print the URL to open:\n" + out)
         base = demo.url("")
         s = requests.Session()
+        self.addCleanup(s.close)
         r = s.get(base + "/", timeout=10)
         self.assertEqual(r.status_code, 200, r.text[:500])
         r.encoding = "utf-8"

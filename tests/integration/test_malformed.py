@@ -239,15 +239,15 @@ class SmugglingCorpusNginx(ProxyTestCase):
         time.sleep(0.2)
         entries = self.nginx.entries_since(mark)
         smuggled = [e["request"] for e in entries if "smuggled" in e["request"]]
-        self.assertEqual(smuggled, [], "smuggled requests reached nginx")
-        head_names = {n for n, _, _ in HEAD_CASES}
+        # Anything else nginx logged besides the good requests and the forwarded heads of the
+        # body-level cases: a head-level case that got through, or body bytes that nginx
+        # parsed as a request of their own (a desync).
         unexpected = [e["request"] for e in entries
-                      if "after=" not in e["uri"] and not e["uri"].startswith("/upload")]
-        self.assertEqual(unexpected, [], "head-level bad requests reached nginx (%d cases)"
-                         % len(head_names))
-        self.assertEqual(problems, [])
-        self.assertEqual(sum(1 for e in entries if "after=" in e["uri"]), good)
-
+                      if "after=" not in e["uri"] and e["request"] != "POST /upload HTTP/1.1"]
+        served = sum(1 for e in entries if "after=" in e["uri"])
+        self.assertEqual((smuggled, unexpected, problems, served), ([], [], [], good),
+                         "(smuggled requests at nginx, other unexpected requests at nginx, "
+                         "client-side problems, good requests served)")
 
 if __name__ == "__main__":
     unittest.main()

@@ -100,6 +100,27 @@ class Streaming(ProxyTestCase):
         print("\nupload %d MiB in %.1fs, RSS %d -> peak %d KB"
               % (STREAM_BYTES >> 20, elapsed, base, s.max_kb))
 
+    def test_content_length_upload_flat_memory(self):
+        n = min(STREAM_BYTES, 256 << 20)
+        base = self.baseline()
+        piece = 1 << 20
+        with RssSampler(self.proxy) as s:
+            with RawClient(self.port, timeout=scaled(60)) as c:
+                c.send("POST /upload HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
+                       % (FAKE, n))
+                off = 0
+                while off < n and c.send_error is None:
+                    k = min(piece, n - off)
+                    c.send(pattern(off, k))
+                    off += k
+                self.assertIsNone(c.send_error, "bawwab stopped reading the upload at %d" % off)
+                r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        got = json.loads(r.body)
+        self.assertEqual((got["length"], got["pattern_ok"], got["framing"]), (n, True, "length"),
+                         got)
+        self.assert_flat(base, s, "a %d-byte Content-Length upload" % n)
+
     def test_slow_reader_does_not_make_bawwab_buffer(self):
         n = min(STREAM_BYTES, 256 << 20)
         base = self.baseline()

@@ -31,8 +31,10 @@ rules::Decision evaluate_rules(const RequestContext& ctx, const Runtime& rt);
 // never reply.
 std::optional<http::LocalReply> act(const RequestContext& ctx, const rules::Decision& decision);
 
-// Upstream: the head sent to the origin, built from the client's (hop-by-hop removed, forwarding
-// headers set, origin-form target, HTTP/1.1). Framing fields are left to the caller's serializer.
+// Upstream: turns the client's head into the head sent to the origin (hop-by-hop removed,
+// forwarding headers set, origin-form target, HTTP/1.1), in place: `head` is normally the parsed
+// request itself, edited after the deciding phases have run. Framing fields are removed; the
+// caller sets them from the parser's view of the body.
 void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
                               boost::beast::http::request_header<>& out);
 

@@ -500,8 +500,15 @@ TEST_CASE("bad_top_level.yaml / bad_two_documents.yaml", "[config][errors]") {
         Lines{"bad_top_level.yaml:1:1: expected a mapping of settings (key: value) at the top "
               "level, got a list"});
   CHECK(lines(fixture("bad_two_documents.yaml")) ==
-        Lines{"bad_two_documents.yaml:5:1: only one YAML document is allowed; this is a second one "
+        Lines{"bad_two_documents.yaml:4:1: only one YAML document is allowed; this is a second one "
               "('---')"});
+}
+
+TEST_CASE("a stray ',' is a syntax error, not a hang", "[config][errors]") {
+  // yaml-cpp 0.7's LoadAll loops forever (allocating) on these; the loader must not.
+  CHECK(lines(text(",: }\n")) == Lines{"test.yaml:1:1: YAML syntax error: unexpected ','"});
+  CHECK(lines(text(",")) == Lines{"test.yaml:1:1: YAML syntax error: unexpected ','"});
+  CHECK(lines(text("- a\n,\n")) == Lines{"test.yaml:2:1: YAML syntax error: unexpected ','"});
 }
 
 TEST_CASE("bad_rules.yaml: a list of strings only", "[config][errors]") {

@@ -15,7 +15,6 @@
 #include <string>
 #include <thread>
 
-#include "bawwab/core/log.hpp"
 #include "bawwab/demo/origin.hpp"
 
 namespace asio = boost::asio;
@@ -35,7 +34,6 @@ constexpr std::string_view seed_url =
 class Server {
  public:
   Server() : origin_(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
-    bawwab::log::set_level(bawwab::log::Level::warning);  // no "serving on" line per test
     origin_.start();
     std::promise<void> done;
     done_ = done.get_future();
