@@ -61,8 +61,7 @@ free_port() {
 }
 
 wait_port() {  # wait_port PORT NAME PID
-  local i
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
     kill -0 "$3" 2>/dev/null || { echo "throughput.sh: $2 exited at start" >&2; return 1; }
     sleep 0.1
@@ -256,8 +255,11 @@ for r in $(seq "$rounds"); do
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {
-  if (NR == 0) { print 0; exit } if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
+median() {
+  tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END {
+    if (NR == 0) { print 0; exit }
+    if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
 
 declare -A rps p99
 for t in "${targets[@]}"; do
@@ -266,7 +268,8 @@ for t in "${targets[@]}"; do
 done
 
 echo
-echo "wrk -t$threads -c$conns -d${duration}s --latency, $rounds interleaved rounds (median), 1 KB object"
+echo "wrk -t$threads -c$conns -d${duration}s --latency, $rounds interleaved rounds" \
+  "(median), 1 KB object"
 echo "proxies pinned with '${pin_proxy[*]:-none}', origin and wrk with '${pin_load[*]:-none}'"
 printf '%-10s %12s %10s %8s\n' target "req/s" "p99 ms" errors
 for t in "${targets[@]}"; do
@@ -274,8 +277,9 @@ for t in "${targets[@]}"; do
 done
 echo
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
-echo "bawwab/nginx:   req/s $(ratio "${rps[bawwab]}" "${rps[nginx]}")x, p99 $(ratio "${p99[bawwab]}" "${p99[nginx]}")x"
-if ((have_haproxy)); then
-  echo "bawwab/haproxy: req/s $(ratio "${rps[bawwab]}" "${rps[haproxy]}")x, p99 $(ratio "${p99[bawwab]}" "${p99[haproxy]}")x"
-fi
+for ref in nginx haproxy; do
+  [[ -n ${rps[$ref]:-} ]] || continue
+  printf 'bawwab/%-8s req/s %sx, p99 %sx\n' "$ref:" "$(ratio "${rps[bawwab]}" "${rps[$ref]}")" \
+    "$(ratio "${p99[bawwab]}" "${p99[$ref]}")"
+done
 echo "(target at this stage: bawwab >= 1.0x nginx req/s, p99 <= 1.2x nginx)"

@@ -29,7 +29,9 @@ status::Counter& dropped_counter() {
 }
 
 // strerror() is not thread-safe; error_code::message() is.
-std::string errno_text(int e) { return boost::system::error_code(e, boost::system::system_category()).message(); }
+std::string errno_text(int e) {
+  return boost::system::error_code(e, boost::system::system_category()).message();
+}
 
 }  // namespace
 

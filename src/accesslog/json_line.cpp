@@ -8,6 +8,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <string_view>
 
 #include "bawwab/accesslog/access_log.hpp"
@@ -21,10 +22,9 @@ using namespace std::chrono;
 // The fixed keys, in the order they are written. Extra keys that collide get an "x_" prefix.
 // Extra keys that start with "x_" get one too, so that reading strips exactly one prefix.
 constexpr std::array<std::string_view, 19> fixed_keys = {
-    "time",     "request_id", "client_ip",  "peer",        "site",        "host",     "method",
-    "path",     "http_version", "tls",      "status",      "bytes_in",    "bytes_out",
-    "duration_ms", "upstream_ms", "upstream", "error",     "user_agent",  "referer",
-};
+    "time",      "request_id", "client_ip",   "peer",        "site",     "host",  "method",
+    "path",      "http_version", "tls",       "status",      "bytes_in", "bytes_out",
+    "duration_ms", "upstream_ms", "upstream", "error",       "user_agent", "referer"};
 
 bool is_fixed_key(std::string_view k) {
   for (std::string_view f : fixed_keys)
@@ -108,12 +108,11 @@ void append_time(std::string& out, system_clock::time_point t) {
   const year_month_day ymd{day};
   const hh_mm_ss hms{ms - day};
   char buf[40];
-  const int n = std::snprintf(buf, sizeof buf, "\"%04d-%02u-%02uT%02d:%02d:%02d.%03dZ\"",
-                              static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                              static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                              static_cast<int>(hms.minutes().count()),
-                              static_cast<int>(hms.seconds().count()),
-                              static_cast<int>(hms.subseconds().count()));
+  const int n = std::snprintf(
+      buf, sizeof buf, "\"%04d-%02u-%02uT%02d:%02d:%02d.%03dZ\"", static_cast<int>(ymd.year()),
+      static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+      static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+      static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
   out.append(buf, static_cast<std::size_t>(n));
 }
 

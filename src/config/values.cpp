@@ -36,7 +36,13 @@ std::string explain_endpoint(std::string_view text) {
     bracketed = true;
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return "missing port (write host:port, e.g. 0.0.0.0:80)";
+    if (colon == std::string_view::npos) {
+      if (!text.empty() && std::all_of(text.begin(), text.end(), is_digit)) {
+        return "a port alone is not an address; write 0.0.0.0:" + std::string(text) + " or [::]:" +
+               std::string(text);
+      }
+      return "missing port (write host:port, e.g. 0.0.0.0:80)";
+    }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
     if (host.find(':') != std::string_view::npos) {

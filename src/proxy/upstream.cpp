@@ -3,7 +3,10 @@
 #include <sys/socket.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <cerrno>
@@ -86,16 +89,16 @@ namespace {
 
 // True when the idle connection still looks usable: nothing to read and no FIN from the peer.
 // Catches most "origin closed its keep-alive" races before a request is written.
-bool still_open(beast::tcp_stream& stream) {
+bool still_open(tcp::socket& stream) {
   char byte;
   const ssize_t n =
-      ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      ::recv(stream.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 }  // namespace
 
-std::optional<beast::tcp_stream> ConnectionPool::take(const ServerState& server, TimePoint now,
+std::optional<tcp::socket> ConnectionPool::take(const ServerState& server, TimePoint now,
                                                       std::chrono::milliseconds idle_timeout) {
   const auto it = idle_by_server_.find(&server);
   if (it == idle_by_server_.end()) return std::nullopt;
@@ -106,21 +109,20 @@ std::optional<beast::tcp_stream> ConnectionPool::take(const ServerState& server,
     --idle_;
     if (now - idle.since < idle_timeout && still_open(*idle.stream)) return std::move(*idle.stream);
     beast::error_code ignored;
-    idle.stream->socket().close(ignored);
+    idle.stream->close(ignored);
   }
   return std::nullopt;
 }
 
-void ConnectionPool::put(const ServerState& server, beast::tcp_stream stream, TimePoint now,
+void ConnectionPool::put(const ServerState& server, tcp::socket stream, TimePoint now,
                          unsigned capacity) {
   auto& list = idle_by_server_[&server];
   if (list.size() >= capacity) {
     beast::error_code ignored;
-    stream.socket().close(ignored);
+    stream.close(ignored);
     return;
   }
-  stream.expires_never();
-  list.push_back(Idle{std::make_unique<beast::tcp_stream>(std::move(stream)), now});
+  list.push_back(Idle{std::make_unique<tcp::socket>(std::move(stream)), now});
   ++idle_;
 }
 
@@ -129,7 +131,7 @@ void ConnectionPool::sweep(TimePoint now, std::chrono::milliseconds idle_timeout
     std::erase_if(list, [&](Idle& idle) {
       if (now - idle.since < idle_timeout && still_open(*idle.stream)) return false;
       beast::error_code ignored;
-      idle.stream->socket().close(ignored);
+      idle.stream->close(ignored);
       --idle_;
       return true;
     });
@@ -140,18 +142,20 @@ void ConnectionPool::close_all() {
   for (auto& [server, list] : idle_by_server_) {
     for (auto& idle : list) {
       beast::error_code ignored;
-      idle.stream->socket().close(ignored);
+      idle.stream->close(ignored);
     }
   }
   idle_by_server_.clear();
   idle_ = 0;
 }
 
-asio::awaitable<Result<beast::tcp_stream>> connect_upstream(asio::any_io_executor ex,
-                                                            const ServerState& server,
-                                                            std::chrono::milliseconds timeout) {
+asio::awaitable<Result<tcp::socket>> connect_upstream(asio::any_io_executor ex,
+                                                      const ServerState& server,
+                                                      std::chrono::milliseconds timeout) {
   constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-  beast::tcp_stream stream(ex);
+  const auto failed = [](Errc e) {
+    return Result<tcp::socket>(boost::system::in_place_error, make_error_code(e));
+  };
   std::vector<tcp::endpoint> endpoints;
   beast::error_code ec;
   const auto literal = asio::ip::make_address(server.host(), ec);
@@ -161,15 +165,28 @@ asio::awaitable<Result<beast::tcp_stream>> connect_upstream(asio::any_io_executo
     tcp::resolver resolver(ex);
     auto [rec, results] = co_await resolver.async_resolve(server.host(), std::to_string(server.port()),
                                                           nothrow);
-    if (rec) co_return Result<beast::tcp_stream>(boost::system::in_place_error, make_error_code(Errc::upstream_connect_failed));
+    if (rec) co_return failed(Errc::upstream_connect_failed);
     for (const auto& r : results) endpoints.push_back(r.endpoint());
   }
-  stream.expires_after(timeout);
-  auto [cec, ep] = co_await stream.async_connect(endpoints, nothrow);
-  if (cec == beast::error::timeout) co_return Result<beast::tcp_stream>(boost::system::in_place_error, make_error_code(Errc::upstream_timeout));
-  if (cec) co_return Result<beast::tcp_stream>(boost::system::in_place_error, make_error_code(Errc::upstream_connect_failed));
-  stream.socket().set_option(tcp::no_delay(true), ec);
-  co_return std::move(stream);
+  tcp::socket socket(ex);
+  // The deadline closes the socket; the flag, shared with the handler, tells a timeout from a
+  // refusal and keeps a late expiry from touching anything once we are done.
+  auto done = std::make_shared<bool>(false);
+  auto timed_out = std::make_shared<bool>(false);
+  asio::steady_timer timer(ex, timeout);
+  timer.async_wait([done, timed_out, &socket](beast::error_code tec) {
+    if (tec || *done) return;
+    *timed_out = true;
+    beast::error_code ignored;
+    socket.cancel(ignored);
+  });
+  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, nothrow);
+  *done = true;
+  timer.cancel();
+  if (*timed_out) co_return failed(Errc::upstream_timeout);
+  if (cec) co_return failed(Errc::upstream_connect_failed);
+  socket.set_option(tcp::no_delay(true), ec);
+  co_return std::move(socket);
 }
 
 }  // namespace bawwab::proxy

@@ -13,10 +13,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
 #include <memory>
@@ -110,6 +110,12 @@ class LazyDeadline {
   }
   void disarm() { state_->armed = false; }
   bool fired() const { return state_->fired; }
+  // Points the deadline at another socket (the upstream one changes per request).
+  void attach(tcp::socket& socket) {
+    state_->socket = &socket;
+    state_->armed = false;
+    state_->fired = false;
+  }
 
  private:
   struct State {
@@ -166,14 +172,15 @@ enum class Attempt { done, retry, next_server, failed };
 template <class Stream>
 class Session final : public SessionHandle, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
 
   Session(Stream stream, Worker& worker, pipeline::ClientInfo client)
       : stream_(std::move(stream)),
         worker_(worker),
         shared_(worker.shared()),
         client_(std::move(client)),
-        deadline_(worker.ioc().get_executor(), beast::get_lowest_layer(stream_).socket()) {}
+        deadline_(worker.ioc().get_executor(), lowest()),
+        up_deadline_(worker.ioc().get_executor(), lowest()) {}
 
   static asio::awaitable<void> run(std::shared_ptr<Session> self) { co_await self->serve(); }
 
@@ -184,16 +191,19 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   void force_close() override {
     draining_ = true;
     beast::error_code ignored;
-    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
-    lowest().socket().close(ignored);
-    if (upstream_ != nullptr) upstream_->socket().close(ignored);
+    lowest().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close(ignored);
+    if (upstream_ != nullptr) (*upstream_).close(ignored);
   }
 
  private:
-  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+  tcp::socket& lowest() {
+    if constexpr (kTls) return stream_.next_layer();
+    else return stream_;
+  }
   void cancel_socket() {
     beast::error_code ignored;
-    lowest().socket().cancel(ignored);
+    lowest().cancel(ignored);
   }
 
   asio::awaitable<void> serve() {
@@ -226,9 +236,9 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   // issue adds the ClientHello fingerprint here.)
   asio::awaitable<bool> tls_hello() {
     const auto gen = shared_.generation.load();
-    lowest().expires_after(gen->runtime->config->timeouts.client_header);
+    deadline_.arm(gen->runtime->config->timeouts.client_header);
     auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, nothrow);
-    lowest().expires_never();
+    deadline_.disarm();
     if (ec) {
       shared_.stats.tls_handshake_failures.inc();
       log::debug("tls handshake with " + client_.peer.to_string() + " failed: " + ec.message());
@@ -504,6 +514,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       shared_.stats.upstream_connections_opened.inc();
     }
     upstream_ = &*up_;
+    up_deadline_.attach(*up_);
     server.count_request();
     server.add_active(1);
     struct Active {
@@ -519,7 +530,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     up_req.body().size = 0;
     up_req.body().more = !parser_->is_done();
     bhttp::serializer<true, bhttp::buffer_body> sr{up_req};
-    up_->expires_after(timeouts.upstream_read);
+    up_deadline_.arm(timeouts.upstream_read);
     auto [wec, wn] = co_await bhttp::async_write_header(*up_, sr, nothrow);
     if (wec) {
       close_upstream();
@@ -562,7 +573,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         }
         if (send_body && ctx.http_version == 11) {
           static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          lowest().expires_after(timeouts.client_send);
+          deadline_.arm(timeouts.client_send);
           auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), nothrow);
           if (cec) {
             close_upstream();
@@ -590,11 +601,11 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   }
 
   // Waits until the upstream socket has something to read, for at most `d`.
-  asio::awaitable<bool> wait_readable(beast::tcp_stream& up, std::chrono::milliseconds d) {
+  asio::awaitable<bool> wait_readable(tcp::socket& up, std::chrono::milliseconds d) {
     SocketDeadline deadline(worker_.ioc().get_executor());
-    up.expires_never();
-    deadline.arm(up.socket(), d);
-    auto [ec] = co_await up.socket().async_wait(tcp::socket::wait_read, nothrow);
+    up_deadline_.disarm();
+    deadline.arm(up, d);
+    auto [ec] = co_await up.async_wait(tcp::socket::wait_read, nothrow);
     deadline.disarm();
     co_return !ec;
   }
@@ -610,9 +621,9 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       if (!parser_->is_done()) {
         req.body().data = buf.data();
         req.body().size = buf.size();
-        lowest().expires_after(cfg.timeouts.client_body);
+        deadline_.arm(cfg.timeouts.client_body);
         auto [ec, n] = co_await bhttp::async_read_some(stream_, *buffer_, *parser_, nothrow);
-        lowest().expires_never();
+        deadline_.disarm();
         if (ec == bhttp::error::need_buffer) ec = {};
         outcome.bytes_in += n;
         if (ec) {
@@ -633,7 +644,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         req.body().size = 0;
         req.body().more = false;
       }
-      up_->expires_after(cfg.timeouts.upstream_read);
+      up_deadline_.arm(cfg.timeouts.upstream_read);
       auto [wec, wn] = co_await bhttp::async_write(*up_, sr, nothrow);
       if (wec == bhttp::error::need_buffer) wec = {};
       if (wec) {
@@ -654,12 +665,12 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
                                               bool* saw_continue) {
     (void)group;
     for (;;) {
-      up_->expires_after(cfg.timeouts.upstream_read);
+      up_deadline_.arm(cfg.timeouts.upstream_read);
       auto [ec, n] = co_await bhttp::async_read_header(*up_, *up_buffer_, *resp_, nothrow);
       if (ec) {
         const bool nothing = n == 0 && up_buffer_->size() == 0;
         close_upstream();
-        if (ec == beast::error::timeout) {
+        if (up_deadline_.fired()) {
           shared_.stats.upstream_timeouts.inc();
           upstream_error_ = Errc::upstream_timeout;
           // A slow origin is not a dead one, but repeated timeouts should still move traffic.
@@ -729,7 +740,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       cres.body().data = nullptr;
       cres.body().size = 0;
       cres.body().more = false;
-      lowest().expires_after(cfg.timeouts.client_send);
+      deadline_.arm(cfg.timeouts.client_send);
       auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, nothrow);
       outcome.bytes_out += hn;
       if (hec) {
@@ -748,14 +759,15 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       if (!resp_->is_done()) {
         ures.body().data = buf.data();
         ures.body().size = buf.size();
-        up_->expires_after(cfg.timeouts.upstream_read);
+        up_deadline_.arm(cfg.timeouts.upstream_read);
         auto [ec, n] = co_await bhttp::async_read_some(*up_, *up_buffer_, *resp_, nothrow);
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) {
           // Mid-body: the head is already sent, so the client can only learn by the close.
-          outcome.error = ec == beast::error::timeout ? "upstream_timeout_in_body"
+          const bool timed_out = up_deadline_.fired();
+          outcome.error = timed_out ? "upstream_timeout_in_body"
                                                       : "upstream_closed_in_body";
-          (ec == beast::error::timeout ? shared_.stats.upstream_timeouts
+          (timed_out ? shared_.stats.upstream_timeouts
                                        : shared_.stats.upstream_protocol_errors).inc();
           close_upstream();
           co_return false;
@@ -768,7 +780,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         cres.body().size = 0;
         cres.body().more = false;
       }
-      lowest().expires_after(cfg.timeouts.client_send);
+      deadline_.arm(cfg.timeouts.client_send);
       auto [wec, wn] = co_await bhttp::async_write(stream_, sr, nothrow);
       if (wec == bhttp::error::need_buffer) wec = {};
       outcome.bytes_out += wn;
@@ -778,13 +790,14 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         co_return false;
       }
     } while (!resp_->is_done() || !sr.is_done());
-    lowest().expires_never();
+    deadline_.disarm();
     co_return keep;
   }
 
   void return_upstream_connection(proxy::ServerState& server, const proxy::GroupState& group,
                                   const config::ServerConfig& /*cfg*/) {
     upstream_ = nullptr;
+    up_deadline_.disarm();
     if (!up_) return;
     const bool reusable = resp_ && resp_->is_done() && resp_->keep_alive() && up_buffer_ &&
                           up_buffer_->size() == 0 && !client_body_unread_ && !final_from_expect_;
@@ -797,10 +810,11 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   }
 
   void close_upstream() {
+    up_deadline_.disarm();
     if (!up_) return;
     beast::error_code ignored;
-    up_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-    up_->socket().close(ignored);
+    (*up_).shutdown(tcp::socket::shutdown_both, ignored);
+    (*up_).close(ignored);
     upstream_ = nullptr;
   }
 
@@ -811,9 +825,9 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     outcome.status = local.status;
     auto res = http::to_response(local, ctx.http_version, head_request);
     const auto gen = shared_.generation.load();
-    lowest().expires_after(gen->runtime->config->timeouts.client_send);
+    deadline_.arm(gen->runtime->config->timeouts.client_send);
     auto [ec, n] = co_await bhttp::async_write(stream_, res, nothrow);
-    lowest().expires_never();
+    deadline_.disarm();
     outcome.bytes_out += n;
     if (ec) outcome.error = outcome.error.empty() ? "client_closed" : outcome.error;
   }
@@ -839,11 +853,11 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   asio::awaitable<void> close_connection() {
     beast::error_code ignored;
     if constexpr (kTls) {
-      lowest().expires_after(std::chrono::seconds(2));
+      deadline_.arm(std::chrono::seconds(2));
       co_await stream_.async_shutdown(nothrow);
     } else {
-      lowest().socket().shutdown(tcp::socket::shutdown_send, ignored);
-      lowest().expires_after(std::chrono::seconds(2));
+      lowest().shutdown(tcp::socket::shutdown_send, ignored);
+      deadline_.arm(std::chrono::seconds(2));
       std::size_t discarded = 0;
       while (discarded < 1024 * 1024) {
         auto [ec, n] = co_await lowest().async_read_some(asio::buffer(*relay_), nothrow);
@@ -851,14 +865,15 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         discarded += n;
       }
     }
-    lowest().socket().close(ignored);
+    lowest().close(ignored);
   }
 
   Stream stream_;
   Worker& worker_;
   SharedState& shared_;
   pipeline::ClientInfo client_;
-  LazyDeadline deadline_;
+  LazyDeadline deadline_;     // the client socket's
+  LazyDeadline up_deadline_;  // the current upstream socket's
   bool idle_ = false;
   bool draining_ = false;
 
@@ -867,8 +882,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> resp_;
   std::optional<beast::flat_buffer> up_buffer_;
-  std::optional<beast::tcp_stream> up_;
-  beast::tcp_stream* upstream_ = nullptr;  // for force_close
+  std::optional<tcp::socket> up_;
+  tcp::socket* upstream_ = nullptr;  // for force_close
   bool expect_continue_ = false;
   bool body_started_ = false;
   bool client_body_unread_ = false;
@@ -909,13 +924,12 @@ void Worker::start_session(tcp::socket socket, std::size_t listener,
     client.listener = listener;
     client.tls = tls != nullptr;
     if (tls) {
-      using S = Session<beast::ssl_stream<beast::tcp_stream>>;
-      spawn(*this, std::make_shared<S>(beast::ssl_stream<beast::tcp_stream>(
-                                           beast::tcp_stream(std::move(socket)), *tls),
+      using S = Session<asio::ssl::stream<tcp::socket>>;
+      spawn(*this, std::make_shared<S>(asio::ssl::stream<tcp::socket>(std::move(socket), *tls),
                                        *this, std::move(client)));
     } else {
-      using S = Session<beast::tcp_stream>;
-      spawn(*this, std::make_shared<S>(beast::tcp_stream(std::move(socket)), *this,
+      using S = Session<tcp::socket>;
+      spawn(*this, std::make_shared<S>(std::move(socket), *this,
                                        std::move(client)));
     }
   });

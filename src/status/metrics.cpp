@@ -233,7 +233,7 @@ void append_sample(std::string& out, std::string_view name, std::string_view hel
 
 }  // namespace
 
-// ---- Histogram -----------------------------------------------------------------------------------
+// ---- Histogram ---------------------------------------------------------------------------------
 
 Histogram::Histogram(std::vector<double> bounds) {
   std::erase_if(bounds, [](double b) { return !std::isfinite(b); });
@@ -265,11 +265,17 @@ Histogram::Snapshot Histogram::snapshot() const {
   return s;
 }
 
+std::uint64_t Histogram::count() const noexcept {
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i <= bounds_.size(); ++i) n += buckets_[i].load(std::memory_order_relaxed);
+  return n;
+}
+
 std::vector<double> default_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 }
 
-// ---- Registry ------------------------------------------------------------------------------------
+// ---- Registry ----------------------------------------------------------------------------------
 
 struct Registry::Child {
   Labels labels;
@@ -411,8 +417,9 @@ std::string Registry::prometheus_text() const {
   }
   if (process_ == ProcessMetrics::on) {
     const ProcessValues p = read_process_values();
-    append_sample(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                  "counter", format_double(p.cpu_seconds));
+    append_sample(out, "process_cpu_seconds_total",
+                  "Total user and system CPU time spent in seconds.", "counter",
+                  format_double(p.cpu_seconds));
     if (p.open_fds >= 0)
       append_sample(out, "process_open_fds", "Number of open file descriptors.", "gauge",
                     std::to_string(p.open_fds));

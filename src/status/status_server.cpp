@@ -67,7 +67,6 @@ bool is_http_parse_error(const error_code& ec) {
 
 using Response = http::response<http::string_body>;
 
-
 Response make_response(unsigned version, bool keep_alive, http::status status,
                        std::string_view content_type, std::string body, bool head) {
   Response res{status, version};

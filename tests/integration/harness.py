@@ -840,8 +840,9 @@ class NginxOrigin:
         self.files = {}
         self.add_file("hello.txt", b"hello from nginx\n")
         self.add_file("1k.bin", pattern(0, 1024))
-        self.add_file("big.html", b"<!doctype html><html><body><pre>\n"
-                      + pattern(0, big_bytes).hex().encode()[:big_bytes] + b"\n</pre></body></html>\n")
+        filler = pattern(0, big_bytes).hex().encode()[:big_bytes]
+        self.add_file("big.html", b"<!doctype html><html><body><pre>\n" + filler
+                      + b"\n</pre></body></html>\n")
         self.access_log = os.path.join(self.dir, "logs", "access.log")
         self.error_log = os.path.join(self.dir, "logs", "error.log")
         self.has_echo = os.path.exists(ECHO_MODULE)

@@ -3,6 +3,7 @@ closes pooled connections, graceful stop with requests in flight, SIGHUP with a 
 good config, the client header deadline (408) and the idle keep-alive timeout."""
 
 import json
+import os
 import signal
 import socket
 import threading
@@ -12,7 +13,7 @@ import unittest
 import requests
 
 from harness import (FakeOrigin, Bawwab, ProxyTestCase, RawClient, PeerClosed, make_config,
-                     free_port, scaled, simple_get, LOOPBACK)
+                     free_port, make_tempdir, scaled, simple_get, LOOPBACK)
 
 
 def get_json(url, timeout=5):
@@ -353,6 +354,54 @@ class UpstreamIdleRace(ProxyTestCase):
         self.assertLessEqual(len(posts), 1, "POST sent to the origin %d times" % len(posts))
         if r.status == 200:
             self.assertEqual(len(posts), 1)
+
+
+class SystemdNotify(ProxyTestCase):
+    """What systemd/bawwab.service relies on (Type=notify, WatchdogSec): READY=1 once serving,
+    RELOADING=1 + MONOTONIC_USEC then READY=1 around SIGHUP, WATCHDOG=1 pings, STOPPING=1 on
+    SIGTERM; observed on a fake NOTIFY_SOCKET."""
+
+    def test_sd_notify_messages(self):
+        d = make_tempdir(self)
+        path = os.path.join(d, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        sock.bind(path)
+        sock.settimeout(0.2)
+        messages = []
+
+        def drain_until(pred, timeout):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    messages.append(sock.recv(4096).decode())
+                except socket.timeout:
+                    pass
+                if pred():
+                    return True
+            return False
+
+        origin = FakeOrigin.start(self)
+        proxy = Bawwab.start(self, make_config({"o": [origin.url]}),
+                             env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "1000000"})
+        self.assertTrue(drain_until(lambda: any("READY=1" in m for m in messages), scaled(3)),
+                        "no READY=1: %r" % messages)
+        self.assert_serves(proxy.port)
+        self.assertTrue(drain_until(lambda: any("WATCHDOG=1" in m for m in messages),
+                                    scaled(3)), "no WATCHDOG=1 with WATCHDOG_USEC=1s: %r"
+                        % messages)
+        n = len(messages)
+        proxy.send_signal(signal.SIGHUP)
+        self.assertTrue(drain_until(lambda: any("READY=1" in m for m in messages[n:]), scaled(5)),
+                        "no READY=1 after SIGHUP: %r" % messages[n:])
+        reloading = [m for m in messages[n:] if "RELOADING=1" in m]
+        self.assertTrue(reloading and "MONOTONIC_USEC=" in reloading[0],
+                        "no RELOADING=1 with MONOTONIC_USEC: %r" % messages[n:])
+        n = len(messages)
+        proxy.send_signal(signal.SIGTERM)
+        self.assertTrue(drain_until(lambda: any("STOPPING=1" in m for m in messages[n:]),
+                                    scaled(5)), "no STOPPING=1: %r" % messages[n:])
+        self.assertEqual(proxy.wait_exit(scaled(10)), 0, proxy.output())
 
 
 if __name__ == "__main__":

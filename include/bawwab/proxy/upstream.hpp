@@ -3,7 +3,7 @@
 // with round-robin order, and the per-worker pool of idle keep-alive connections.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -95,10 +95,10 @@ std::vector<ServerState*> try_order(const GroupState& group, TimePoint now);
 class ConnectionPool {
  public:
   // A connection idle for less than idle_timeout whose peer has not closed it, if any.
-  std::optional<boost::beast::tcp_stream> take(const ServerState& server, TimePoint now,
+  std::optional<boost::asio::ip::tcp::socket> take(const ServerState& server, TimePoint now,
                                                std::chrono::milliseconds idle_timeout);
   // Keeps the connection if the server has fewer than `capacity` idle ones; closes it otherwise.
-  void put(const ServerState& server, boost::beast::tcp_stream stream, TimePoint now,
+  void put(const ServerState& server, boost::asio::ip::tcp::socket stream, TimePoint now,
            unsigned capacity);
   // Closes connections idle for longer than idle_timeout (run from a periodic timer).
   void sweep(TimePoint now, std::chrono::milliseconds idle_timeout);
@@ -107,7 +107,7 @@ class ConnectionPool {
 
  private:
   struct Idle {
-    std::unique_ptr<boost::beast::tcp_stream> stream;  // basic_stream is not move-assignable
+    std::unique_ptr<boost::asio::ip::tcp::socket> stream;  // stable address, cheap moves
     TimePoint since;
   };
   std::unordered_map<const ServerState*, std::vector<Idle>> idle_by_server_;
@@ -116,7 +116,7 @@ class ConnectionPool {
 
 // Opens a new connection to the server within timeout. Errors: upstream_connect_failed (refused,
 // unreachable, name not found) or upstream_timeout.
-boost::asio::awaitable<Result<boost::beast::tcp_stream>> connect_upstream(
+boost::asio::awaitable<Result<boost::asio::ip::tcp::socket>> connect_upstream(
     boost::asio::any_io_executor ex, const ServerState& server, std::chrono::milliseconds timeout);
 
 }  // namespace bawwab::proxy

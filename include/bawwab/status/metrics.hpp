@@ -69,6 +69,10 @@ class Histogram {
   };
   // Thread-safe.
   Snapshot snapshot() const;
+  // Thread-safe.
+  std::uint64_t count() const noexcept;
+  // Thread-safe.
+  double sum() const noexcept { return sum_.load(std::memory_order_relaxed); }
   const std::vector<double>& bounds() const noexcept { return bounds_; }
 
  private:

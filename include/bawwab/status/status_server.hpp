@@ -23,7 +23,7 @@ struct StatusProviders {
   std::function<boost::json::object()> status;  // the /status document; empty: {}
   const Registry* registry = nullptr;           // for /metrics; null: an empty exposition
   std::function<bool()> healthy;                // for /healthz; empty: always healthy
-  std::function<std::string()> unhealthy_reason;  // body of the 503 ("draining"); empty: "not ready"
+  std::function<std::string()> unhealthy_reason;  // the 503 body ("draining"); empty: "not ready"
 };
 
 // Limits; the defaults are what production uses, tests shorten the timeouts.

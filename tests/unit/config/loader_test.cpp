@@ -777,6 +777,14 @@ TEST_CASE("quick start from flags alone", "[config][flags]") {
                       });
     CHECK_FALSE(r.config);
   }
+  SECTION("a port alone") {
+    Overrides o;
+    o.listen = "8080";
+    o.upstream = "http://127.0.0.1:8081";
+    CHECK(lines(config_from_flags(o)) ==
+          Lines{"<command line>:0:0: --listen: bad address '8080': a port alone is not an address; "
+                "write 0.0.0.0:8080 or [::]:8080"});
+  }
   SECTION("bad values") {
     Overrides o;
     o.listen = "0.0.0.0:99999";

@@ -57,6 +57,8 @@ TEST_CASE("histogram buckets use le semantics", "[metrics]") {
   CHECK(s.cumulative == std::vector<std::uint64_t>{1, 2, 3, 4});
   CHECK(s.count == 4);
   CHECK(s.sum == Approx(8.3));
+  CHECK(h.count() == 4);
+  CHECK(h.sum() == Approx(8.3));
 }
 
 TEST_CASE("histogram observations from two threads are all counted", "[metrics]") {

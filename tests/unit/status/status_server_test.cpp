@@ -34,8 +34,8 @@ namespace {
 class Harness {
  public:
   explicit Harness(StatusProviders p, StatusServerLimits limits = {})
-      : server_(std::make_unique<StatusServer>(ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
-                                               std::move(p), limits)) {
+      : server_(std::make_unique<StatusServer>(
+            ioc_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), std::move(p), limits)) {
     const auto ec = server_->start();
     REQUIRE_FALSE(ec);
     thread_ = std::thread([this] { ioc_.run(); });
