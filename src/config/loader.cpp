@@ -91,8 +91,9 @@ const Entry* find(const Entries& entries, std::string_view key) {
 }
 
 constexpr std::array<std::string_view, 12> kRootKeys = {
-    "workers", "log",    "via",             "listeners", "upstreams",  "sites",
-    "timeouts", "limits", "trusted_proxies", "status",    "access_log", "rules"};
+    "workers",         "log",    "via",        "listeners",
+    "upstreams",       "sites",  "timeouts",   "limits",
+    "trusted_proxies", "status", "access_log", "rules"};
 constexpr std::array<std::string_view, 4> kListenerKeys = {"address", "tls", "redirect_https",
                                                            "redirect_https_port"};
 constexpr std::array<std::string_view, 1> kTlsKeys = {"certificates"};
@@ -124,9 +125,8 @@ constexpr std::array<TimeoutKey, 9> kTimeoutKeys = {{
     {"drain", &Timeouts::drain, 0ms},
 }};
 constexpr std::array<std::string_view, 7> kLimitKeys = {
-    "max_header_bytes", "max_header_count",       "max_request_line",
-    "max_request_body", "max_connections",        "max_connections_per_ip",
-    "max_requests_per_connection"};
+    "max_header_bytes", "max_header_count",       "max_request_line",           "max_request_body",
+    "max_connections",  "max_connections_per_ip", "max_requests_per_connection"};
 
 template <std::size_t N>
 std::span<const std::string_view> names(const std::array<std::string_view, N>& a) {
@@ -236,12 +236,13 @@ class Loader {
         return std::nullopt;
       }
       if (documents.empty()) return YAML::Node();  // empty, or only comments
-      return YAML::Load(text);  // parses the first document only
+      // Parses the first document only.
+      return YAML::Load(text);
     } catch (const YAML::ParserException& e) {
       const Loc at = e.mark.is_null() ? Loc{} : Loc{e.mark.line + 1, e.mark.column + 1};
-      error(Origin{"", at}, "YAML syntax error: " + e.msg);
+      error(Origin{"", at}, "YAML syntax error: " + printable(e.msg, 200));
     } catch (const YAML::Exception& e) {
-      error(Origin{}, "YAML error: " + e.msg);
+      error(Origin{}, "YAML error: " + printable(e.msg, 200));
     }
     return std::nullopt;
   }
@@ -290,8 +291,8 @@ class Loader {
       }
       const Origin key_at{at.path, key_loc};
       if (const auto [first, inserted] = seen.emplace(name, key_at); !inserted) {
-        error(key_at, "duplicate key " + quote(name) + " (first at " + where(first->second, key_at) +
-                          ")");
+        error(key_at,
+              "duplicate key " + quote(name) + " (first at " + where(first->second, key_at) + ")");
         continue;
       }
       out.push_back(Entry{name, key_loc, value, child(at, name, loc_of(value, key_loc))});
@@ -739,8 +740,8 @@ class Loader {
                   "), which also counts the request line");
     }
     if (per_ip != nullptr && l.max_connections_per_ip > l.max_connections) {
-      warning(per_ip->at, "is larger than max_connections (" +
-                              std::to_string(l.max_connections) + ") and has no effect");
+      warning(per_ip->at, "is larger than max_connections (" + std::to_string(l.max_connections) +
+                              ") and has no effect");
     }
   }
 
@@ -801,8 +802,9 @@ class Loader {
       if (auto path = read_log_path(e.value, e.at)) config_.access_log.path = *path;
       return;
     }
-    if (!expect_map(e.value, e.at,
-                    "a path, \"-\", \"off\" or a mapping like { path: /var/log/bawwab/access.log }")) {
+    if (!expect_map(
+            e.value, e.at,
+            "a path, \"-\", \"off\" or a mapping like { path: /var/log/bawwab/access.log }")) {
       return;
     }
     for (const Entry& f : read_map(e.value, e.at, names(kAccessLogKeys))) {
@@ -889,7 +891,8 @@ class Loader {
     }
     if (o.access_log) {
       if (o.access_log->empty()) {
-        error(flag_origin("--access-log"), "expected a path, \"-\" or \"off\", got an empty string");
+        error(flag_origin("--access-log"),
+              "expected a path, \"-\" or \"off\", got an empty string");
       } else {
         config_.access_log.path = *o.access_log;
       }
@@ -909,8 +912,9 @@ class Loader {
       if (a.port() == 0) continue;  // each gets its own free port
       for (std::size_t j = 0; j < i; ++j) {
         if (config_.listeners[j].endpoint == a) {
-          error(listener_at_[i], "duplicate listener address " + quote(config_.listeners[i].address) +
-                                     " (first at " + where(listener_at_[j], listener_at_[i]) + ")");
+          error(listener_at_[i], "duplicate listener address " +
+                                     quote(config_.listeners[i].address) + " (first at " +
+                                     where(listener_at_[j], listener_at_[i]) + ")");
           break;
         }
       }
@@ -919,7 +923,8 @@ class Loader {
       for (std::size_t i = 0; i < config_.listeners.size(); ++i) {
         if (config_.listeners[i].endpoint == *config_.status.listen) {
           error(*status_at_, "the status address " + net::to_string(*config_.status.listen) +
-                                 " is also a listener (" + where(listener_at_[i], *status_at_) + ")");
+                                 " is also a listener (" + where(listener_at_[i], *status_at_) +
+                                 ")");
         }
       }
     }
@@ -951,15 +956,16 @@ class Loader {
       std::string message = "unknown upstream " + quote(site.upstream);
       if (group_names.empty()) {
         message += ": no upstream groups are defined (add one under 'upstreams:')";
-      } else if (const std::string hint = did_you_mean(site.upstream, group_names);
-                 !hint.empty()) {
+      } else if (const std::string hint = did_you_mean(site.upstream, group_names); !hint.empty()) {
         message += " (did you mean '" + hint + "'?)";
       }
       error(origin.upstream, message);
     }
     if (!sites_given_ && !overrides_.upstream) return;  // "no sites" says it all
     for (const auto& [name, group] : config_.upstreams) {
-      if (!used[name]) warning(upstream_at_[name], "upstream " + quote(name) + " is not used by any site");
+      if (!used[name]) {
+        warning(upstream_at_[name], "upstream " + quote(name) + " is not used by any site");
+      }
     }
   }
 
@@ -968,9 +974,9 @@ class Loader {
   const Overrides& overrides_;
   ServerConfig config_;
   Diagnostics diagnostics_;
-  bool root_ok_ = true;     // false when the top level is not a mapping: no cross checks then
+  bool root_ok_ = true;      // false when the top level is not a mapping: no cross checks then
   bool flags_only_ = false;  // config_from_flags: "missing" is reported per flag
-  Loc listeners_key_;       // for "no listeners": the key when present, else the whole file
+  Loc listeners_key_;        // for "no listeners": the key when present, else the whole file
   Loc sites_key_;
   bool listeners_given_ = false;  // the file has a non-empty `listeners` (valid or not)
   bool sites_given_ = false;
@@ -980,7 +986,7 @@ class Loader {
   std::optional<Origin> status_at_;
 };
 
-// Reads a whole regular file; on failure returns the message.
+// Reads a whole file (a pipe too: `--config <(...)`); on failure returns the message.
 std::string read_file(const std::string& path, std::string& out) {
   struct stat st {};
   if (path.find('\0') != std::string::npos) return "cannot read config file: NUL byte in path";
@@ -1012,8 +1018,8 @@ std::string read_file(const std::string& path, std::string& out) {
 
 LoadResult internal_error(const std::string& file, std::string_view what) {
   LoadResult r;
-  r.diagnostics.push_back(
-      Diagnostic{file, 0, 0, "internal error while loading: " + std::string(what), Severity::error});
+  r.diagnostics.push_back(Diagnostic{
+      file, 0, 0, "internal error while loading: " + printable(what, 200), Severity::error});
   return r;
 }
 

@@ -23,10 +23,12 @@ std::string errno_text(int e) { return std::generic_category().message(e); }
 
 std::string file_problem(const std::string& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "cannot read " + quote(path) + ": " + errno_text(errno);
-  if (!S_ISREG(st.st_mode)) return "cannot read " + quote(path) + ": not a regular file";
+  if (::stat(path.c_str(), &st) != 0) {
+    return "cannot read " + quote_path(path) + ": " + errno_text(errno);
+  }
+  if (!S_ISREG(st.st_mode)) return "cannot read " + quote_path(path) + ": not a regular file";
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot read " + quote(path) + ": " + errno_text(errno);
+  if (fd < 0) return "cannot read " + quote_path(path) + ": " + errno_text(errno);
   ::close(fd);
   return {};
 }
@@ -45,7 +47,8 @@ std::string openssl_reason() {
 
 // PEM marks encrypted keys either way: "BEGIN ENCRYPTED PRIVATE KEY" or "Proc-Type: 4,ENCRYPTED".
 bool pem_is_encrypted(const std::string& path) {
-  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  std::unique_ptr<std::FILE, decltype(&std::fclose)> f(std::fopen(path.c_str(), "rb"),
+                                                       &std::fclose);
   if (!f) return false;
   std::string text(64 * 1024, '\0');
   text.resize(std::fread(text.data(), 1, text.size(), f.get()));
@@ -62,13 +65,14 @@ TlsCheck check_tls_files(const std::string& cert, const std::string& key) {
 
   ERR_clear_error();
   std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_server_method()),
-                                                         &SSL_CTX_free);
+                                                        &SSL_CTX_free);
   if (!ctx) {
-    out.cert_error = "cannot check " + quote(cert) + ": " + openssl_reason();
+    out.cert_error = "cannot check " + quote_path(cert) + ": " + openssl_reason();
     return out;
   }
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert.c_str()) != 1) {
-    out.cert_error = quote(cert) + " is not a PEM certificate chain (" + openssl_reason() + ")";
+    out.cert_error =
+        quote_path(cert) + " is not a PEM certificate chain (" + openssl_reason() + ")";
   }
   // An encrypted key would make OpenSSL prompt on the terminal: refuse to give a passphrase.
   auto no_passphrase = [](char*, int, int, void*) -> int { return 0; };
@@ -79,17 +83,19 @@ TlsCheck check_tls_files(const std::string& cert, const std::string& key) {
   if (!pkey) {
     const std::string reason = openssl_reason();
     out.key_error = pem_is_encrypted(key)
-                        ? quote(key) + " is encrypted, and bawwab cannot ask for a passphrase "
-                                       "(decrypt it with: openssl pkey -in <key> -out <plain key>)"
-                        : quote(key) + " is not a PEM private key (" + reason + ")";
+                        ? quote_path(key) +
+                              " is encrypted, and bawwab cannot ask for a passphrase "
+                              "(decrypt it with: openssl pkey -in <key> -out <plain key>)"
+                        : quote_path(key) + " is not a PEM private key (" + reason + ")";
   }
   X509* x509 = SSL_CTX_get0_certificate(ctx.get());
   if (out.cert_error.empty() && out.key_error.empty() && x509 != nullptr) {
     if (X509_check_private_key(x509, pkey.get()) != 1) {
-      out.key_error = "the key in " + quote(key) + " does not match the certificate in " + quote(cert);
+      out.key_error = "the key in " + quote_path(key) + " does not match the certificate in " +
+                      quote_path(cert);
     }
     if (X509_cmp_current_time(X509_get0_notAfter(x509)) < 0) {
-      out.cert_warning = "the certificate in " + quote(cert) + " has expired";
+      out.cert_warning = "the certificate in " + quote_path(cert) + " has expired";
     }
   }
   ERR_clear_error();

@@ -6,7 +6,7 @@
 namespace bawwab::config::detail {
 
 struct TlsCheck {
-  std::string cert_error;    // empty when fine; a message fragment without the key path
+  std::string cert_error;  // empty when fine; a message fragment without the key path
   std::string key_error;
   std::string cert_warning;  // e.g. expired (the origin may still want to serve it)
 };

@@ -1,13 +1,13 @@
 #include "values.hpp"
 
-#include "bawwab/config/loader.hpp"
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <limits>
 #include <vector>
+
+#include "bawwab/config/loader.hpp"
 
 namespace bawwab::config {
 namespace detail {
@@ -38,8 +38,8 @@ std::string explain_endpoint(std::string_view text) {
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos) {
       if (!text.empty() && std::all_of(text.begin(), text.end(), is_digit)) {
-        return "a port alone is not an address; write 0.0.0.0:" + std::string(text) + " or [::]:" +
-               std::string(text);
+        return "a port alone is not an address; write 0.0.0.0:" + std::string(text) +
+               " or [::]:" + std::string(text);
       }
       return "missing port (write host:port, e.g. 0.0.0.0:80)";
     }
@@ -61,11 +61,12 @@ std::string explain_endpoint(std::string_view text) {
   const auto a = net::parse_address(host);
   if (!a) {
     if (bracketed) return quote(host) + " is not an IPv6 address";
-    return quote(host) + " is not an IP address (names are not allowed: bawwab binds, it does not "
-                         "resolve)";
+    return quote(host) +
+           " is not an IP address (names are not allowed: bawwab binds, it does not "
+           "resolve)";
   }
-  if (bracketed && !a->is_v6()) return "brackets are for IPv6 addresses; write " +
-                                       std::string(host) + ":" + std::string(port);
+  if (bracketed && !a->is_v6())
+    return "brackets are for IPv6 addresses; write " + std::string(host) + ":" + std::string(port);
   return "not a valid address";
 }
 
@@ -107,11 +108,11 @@ Number parse_u64(std::string_view s, std::uint64_t& out) {
 
 // User text inside a message: clipped, with control and non-ASCII bytes escaped so that binary
 // garbage cannot mangle a terminal or split a log line.
-std::string quote(std::string_view s) {
-  std::string out = "'";
+std::string printable(std::string_view s, std::size_t max) {
+  std::string out;
   std::size_t n = 0;
   for (unsigned char c : s) {
-    if (++n > 80) {
+    if (++n > max) {
       out += "...";
       break;
     }
@@ -123,15 +124,16 @@ std::string quote(std::string_view s) {
       out += buf;
     }
   }
-  out += '\'';
   return out;
 }
+
+std::string quote(std::string_view s, std::size_t max) { return "'" + printable(s, max) + "'"; }
 
 // A name as used for upstream groups: it appears in status output and logs.
 bool valid_name(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-         });
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
 }
 
 // A DNS name: dot-separated labels of letters, digits, '-' and '_' (underscores are not valid in
@@ -155,9 +157,8 @@ bool valid_hostname(std::string_view s) {
 bool valid_token(std::string_view s) {
   constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [&](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) ||
-                  extra.find(c) != std::string_view::npos;
-         });
+    return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
+  });
 }
 
 bool parse_listen_address(std::string_view text, net::Endpoint& out, std::string& why) {
@@ -283,7 +284,8 @@ bool parse_upstream_url(std::string_view text, UpstreamServer& out, std::string&
   }
   std::uint64_t p = 80;
   if (has_port && (parse_u64(port, p) != Number::ok || p == 0 || p > 65535)) {
-    why = port.empty() ? "missing port after ':'" : "port " + quote(port) + " is out of range (1-65535)";
+    why = port.empty() ? "missing port after ':'"
+                       : "port " + quote(port) + " is out of range (1-65535)";
     return false;
   }
   out.url = std::string(text);
@@ -325,7 +327,6 @@ bool check_host_pattern(std::string_view host, std::string& why) {
   return true;
 }
 
-
 }  // namespace detail
 
 using namespace detail;
@@ -365,9 +366,12 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   std::string_view digits = text;
   if (!text.empty()) {
     switch (text.back()) {
-      case 'k': case 'K': scale = 1ull << 10; break;
-      case 'm': case 'M': scale = 1ull << 20; break;
-      case 'g': case 'G': scale = 1ull << 30; break;
+      case 'k':
+      case 'K': scale = 1ull << 10; break;
+      case 'm':
+      case 'M': scale = 1ull << 20; break;
+      case 'g':
+      case 'G': scale = 1ull << 30; break;
       default: break;
     }
     if (scale != 1) digits.remove_suffix(1);
@@ -405,7 +409,8 @@ std::string did_you_mean(std::string_view word, std::span<const std::string_view
   std::size_t best_distance = 3;
   for (std::string_view c : candidates) {
     // Cheap bound first: the distance is at least the difference in length.
-    const std::size_t gap = word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
+    const std::size_t gap =
+        word.size() > c.size() ? word.size() - c.size() : c.size() - word.size();
     if (gap > 2) continue;
     const std::size_t d = edit_distance(word, c);
     if (d < best_distance && d < c.size()) {

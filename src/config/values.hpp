@@ -20,8 +20,13 @@ Number parse_u64(std::string_view s, std::uint64_t& out);
 bool is_digit(char c);
 std::string lowercase(std::string_view s);
 
-// User text inside a message: 'quoted', clipped, control and non-ASCII bytes escaped.
-std::string quote(std::string_view s);
+// Text inside a message: control and non-ASCII bytes escaped as \xNN, so that binary garbage
+// cannot mangle a terminal or split a log line; clipped to max bytes ("..." after).
+std::string printable(std::string_view s, std::size_t max);
+// User text inside a message: printable, in single quotes. Values are clipped at 80 bytes; file
+// names are given more room (they are what the operator needs to find).
+std::string quote(std::string_view s, std::size_t max = 80);
+inline std::string quote_path(std::string_view path) { return quote(path, 4096); }
 
 // Upstream group names: letters, digits, '-', '_', '.', at most 64.
 bool valid_name(std::string_view s);

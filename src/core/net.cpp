@@ -102,7 +102,9 @@ bool Cidr::contains(const Address& address) const noexcept {
   return same_prefix(network.to_v6().to_bytes(), a.to_v6().to_bytes(), prefix_len);
 }
 
-std::string Cidr::to_string() const { return network.to_string() + '/' + std::to_string(prefix_len); }
+std::string Cidr::to_string() const {
+  return network.to_string() + '/' + std::to_string(prefix_len);
+}
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
   const auto bad = [] { return Result<Endpoint>(make_error_code(Errc::config_invalid)); };

@@ -85,8 +85,8 @@ std::optional<address> parse_node(std::string_view s) {
 
 // The for= value of each element of a Forwarded list, in order; nullopt for an element without
 // a usable for= or one that does not parse. After a syntax error the rest of the field cannot be
-// split reliably, so it ends the list with one nullopt.
-void forwarded_for_values(std::string_view v, std::vector<std::optional<std::string>>& out) {
+// split reliably, so it ends the list with one nullopt and returns false.
+bool forwarded_for_values(std::string_view v, std::vector<std::optional<std::string>>& out) {
   std::size_t i = 0;
   const auto n = v.size();
   auto skip_ows = [&] {
@@ -110,7 +110,7 @@ void forwarded_for_values(std::string_view v, std::vector<std::optional<std::str
       const auto name = v.substr(name_begin, i - name_begin);
       if (name.empty() || i >= n || v[i] != '=') {
         out.emplace_back(std::nullopt);
-        return;
+        return false;
       }
       ++i;
       std::string value;
@@ -132,13 +132,16 @@ void forwarded_for_values(std::string_view v, std::vector<std::optional<std::str
         }
         if (!closed) {
           out.emplace_back(std::nullopt);
-          return;
+          return false;
         }
       } else {
         const auto value_begin = i;
         while (i < n && text::is_tchar(v[i])) ++i;
         value.assign(v.substr(value_begin, i - value_begin));
-        if (value.empty()) element_ok = false;
+        if (value.empty()) {  // "for=" and "for=[::1]": not a token nor a quoted-string
+          out.emplace_back(std::nullopt);
+          return false;
+        }
       }
       any_pair = true;
       if (text::iequals(name, "for")) {
@@ -152,13 +155,23 @@ void forwarded_for_values(std::string_view v, std::vector<std::optional<std::str
       }
       if (i < n && v[i] != ',') {
         out.emplace_back(std::nullopt);
-        return;
+        return false;
       }
       break;
     }
     if (any_pair) out.emplace_back(element_ok ? std::move(for_value) : std::nullopt);
     if (i < n && v[i] == ',') ++i;
   }
+  return true;
+}
+
+// Whether every Forwarded line parses: one that does not (an open quote) would swallow the
+// element we append, and the origin would read the client's text in its place.
+bool forwarded_well_formed(const bh::fields& f) {
+  std::vector<std::optional<std::string>> ignored;
+  for (const auto& line : text::as_range(f.equal_range(kForwarded)))
+    if (!forwarded_for_values(line.value(), ignored)) return false;
+  return true;
 }
 
 std::string format_for(const address& a) {
@@ -264,7 +277,7 @@ void set_forwarding_headers(bh::fields& f, const ForwardedContext& c, const addr
 
   std::string element = "for=" + format_for(peer) + ";proto=" + std::string(proto);
   if (!c.host.empty()) element += ";host=" + forwarded_value(c.host);
-  if (peer_trusted) {
+  if (peer_trusted && forwarded_well_formed(f)) {
     append_list(f, kForwarded, element);
   } else {
     f.set(kForwarded, element);

@@ -6,7 +6,8 @@ namespace bawwab::http {
 namespace {
 
 // RFC 9112 §2.2: a server SHOULD ignore at least one empty line before the request line (some
-// old clients send CRLF after a POST body). A handful is plenty; an endless stream is not a request.
+// old clients send CRLF after a POST body). A handful is plenty; an endless stream is not a
+// request.
 constexpr std::size_t kMaxLeadingEmptyLines = 4;
 
 HeadScan reject(unsigned status, std::string_view reason) {

@@ -67,22 +67,26 @@ std::optional<http::LocalReply> admit_request(RequestContext& ctx, const Runtime
   ctx.host = http::host_without_port(ctx.authority);
   ctx.target = http::origin_form_target(req.target());
 
+  // Route first: a host no site serves gets 421 even on a redirecting listener (never an open
+  // proxy, not even an open redirector).
+  const config::Site* site = find_site(cfg, ctx.host);
+  if (site == nullptr) return http::error_reply(421);
+
   if (ctx.client.listener < cfg.listeners.size()) {
     const auto& listener = cfg.listeners[ctx.client.listener];
     if (listener.redirect_https && !ctx.client.tls) {
+      if (ctx.host.empty()) return http::error_reply(400, "A Host header is needed.");
       std::string location = "https://" + ctx.host;
       if (listener.redirect_https_port != 443) {
         location += ':' + std::to_string(listener.redirect_https_port);
       }
-      location += ctx.target;
+      location += ctx.target.starts_with('/') ? ctx.target : std::string("/");
       http::LocalReply reply = http::error_reply(308);
       reply.headers.emplace_back("Location", std::move(location));
       return reply;
     }
   }
 
-  const config::Site* site = find_site(cfg, ctx.host);
-  if (site == nullptr) return http::error_reply(421);
   const auto group = cfg.upstreams.find(site->upstream);
   if (group == cfg.upstreams.end()) return http::error_reply(502);  // the loader forbids it
   ctx.upstream = &group->second;
@@ -152,7 +156,7 @@ accesslog::AccessRecord make_access_record(const RequestContext& ctx, const Outc
   r.time = ctx.wall_started;
   r.request_id = ctx.id;
   r.client_ip = ctx.client.ip.is_unspecified() ? ctx.client.peer.to_string() : ctx.client.ip.to_string();
-  r.peer = ctx.client.peer.to_string();
+  r.peer = net::to_string(net::Endpoint(ctx.client.peer, ctx.client.peer_port));
   r.tls = ctx.client.tls;
   if (ctx.request != nullptr) {
     const auto& req = *ctx.request;

@@ -25,6 +25,7 @@ bool ServerState::available(TimePoint now) const noexcept {
 
 void ServerState::record_success() noexcept {
   consecutive_failures_.store(0, std::memory_order_relaxed);
+  down_until_.store(0, std::memory_order_relaxed);  // it answered: back in the rotation
 }
 
 void ServerState::record_failure(TimePoint now, unsigned max_fails,
@@ -177,8 +178,10 @@ asio::awaitable<Result<tcp::socket>> connect_upstream(asio::any_io_executor ex,
   timer.async_wait([done, timed_out, &socket](beast::error_code tec) {
     if (tec || *done) return;
     *timed_out = true;
+    // close, not cancel: the ranged async_connect moves on to the next address after a
+    // cancelled attempt, but stops when the socket is closed.
     beast::error_code ignored;
-    socket.cancel(ignored);
+    socket.close(ignored);
   });
   auto [cec, ep] = co_await asio::async_connect(socket, endpoints, nothrow);
   *done = true;

@@ -161,6 +161,7 @@ struct HeadRead {
   Kind kind = Kind::closed;
   unsigned status = 0;
   std::string_view reason;
+  std::size_t head_start = 0;  // leading empty lines before the request line (RFC 9112 §2.2)
   std::size_t head_size = 0;
   std::size_t bytes = 0;  // bytes of this request received so far
   TimePoint first_byte{};
@@ -281,6 +282,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       out.bytes = buf.size();
       if (scan.state == http::HeadScan::State::complete) {
         out.kind = HeadRead::Kind::ok;
+        out.head_start = scan.start;
         out.head_size = scan.head_size;
         break;
       }
@@ -369,13 +371,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
 
     // Beast parses the head the scan accepted (leading empty lines are skipped first).
     auto& buf = *buffer_;
-    {
-      const auto* p = static_cast<const char*>(buf.data().data());
-      std::size_t skip = 0;
-      while (skip + 1 < head.head_size && p[skip] == '\r' && p[skip + 1] == '\n') skip += 2;
-      buf.consume(skip);
-      head.head_size -= skip;
-    }
+    buf.consume(head.head_start);
+    head.head_size -= head.head_start;
     parser_.emplace();
     parser_->header_limit(cfg.limits.max_header_bytes + 2);
     parser_->body_limit(cfg.limits.max_request_body);

@@ -35,7 +35,7 @@ struct AccessRecord {
   std::string site;
   std::string host;
   std::string method;
-  std::string path;  // the request target as received
+  std::string path;  // origin-form target (absolute-form is reduced to it)
   std::string http_version = "1.1";
   bool tls = false;
   unsigned status = 0;

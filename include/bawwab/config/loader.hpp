@@ -1,8 +1,8 @@
 #pragma once
-// Builds a ServerConfig from a YAML file and command-line flags. Like `nginx -t`, the loader reports
-// every problem it finds (file:line:column, 1-based), not only the first, and never throws: any
-// input, including binary garbage, ends in a LoadResult. The schema is documented, key by key, in
-// config/bawwab.yaml.
+// Builds a ServerConfig from a YAML file and command-line flags. Like `nginx -t`, the loader
+// reports every problem it finds (file:line:column, 1-based), not only the first, and never throws:
+// any input, including binary garbage, ends in a LoadResult. The schema is documented, key by key,
+// in config/bawwab.yaml.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,7 +32,8 @@ struct Overrides {
   std::optional<std::string> status;
   // "auto" or 1..256.
   std::optional<std::string> workers;
-  // A path, "-" (stderr) or "off": replaces access_log.path (queue_lines still comes from the file).
+  // A path, "-" (stderr) or "off": replaces access_log.path (queue_lines still comes from the
+  // file).
   std::optional<std::string> access_log;
 };
 

@@ -23,7 +23,8 @@ struct ForwardedContext {
 // lines, as one list; or, without any, the for= of Forwarded) is walked from the right, trusted
 // hops skipped, and the first untrusted address is the client (nginx real_ip_recursive). A
 // malformed entry ("unknown", "_hidden", garbage, an empty element) stops the walk and the last
-// good address wins; if every entry is trusted, the leftmost does. Entries may carry a port
+// good address wins; if every entry is trusted, the leftmost does. An empty X-Forwarded-For element
+// is malformed; an empty Forwarded element is skipped (RFC 9110 §5.6.1). Entries may carry a port
 // ("192.0.2.1:80", "[2001:db8::1]:443"). The result is canonical (IPv4-mapped IPv6 unmapped).
 // Pure, thread-safe; call it on the fields as received, before remove_hop_by_hop.
 boost::asio::ip::address resolve_client_ip(const boost::beast::http::fields& f,
@@ -37,8 +38,9 @@ boost::asio::ip::address resolve_client_ip(const boost::beast::http::fields& f,
 // - X-Forwarded-Proto: kept when peer_trusted and it is "http" or "https", else ours.
 // - X-Forwarded-Host: kept when peer_trusted and a valid authority, else c.host (removed when
 //   c.host is empty).
-// - Forwarded: the incoming elements when peer_trusted (dropped otherwise), then ours:
-//   for=<peer>;proto=<http|https>[;host=<c.host>], IPv6 as for="[2001:db8::1]".
+// - Forwarded: the incoming elements when peer_trusted and they parse (dropped otherwise: an open
+//   quote would swallow ours), then ours: for=<peer>;proto=<http|https>[;host=<c.host>],
+//   IPv6 as for="[2001:db8::1]".
 // - Via: appended "1.1 bawwab" ("1.0 bawwab" for an HTTP/1.0 client), after incoming values.
 void set_forwarding_headers(boost::beast::http::fields& f, const ForwardedContext& c,
                             const boost::asio::ip::address& client_ip, bool peer_trusted);

@@ -101,7 +101,8 @@ TEST_CASE("resolve_client_ip: trusted chains (real_ip_recursive)", "[http][forwa
       {"Forwarded unquoted IPv6 is malformed", {{"Forwarded", "for=[2001:db8::1]"}}, "10.0.0.9"},
       {"Forwarded unterminated quote", {{"Forwarded", "for=198.51.100.7, for=\"10.0.0.2"}},
        "10.0.0.9"},
-      {"Forwarded several lines", {{"Forwarded", "for=198.51.100.7"}, {"Forwarded", "for=10.0.0.3"}},
+      {"Forwarded several lines",
+       {{"Forwarded", "for=198.51.100.7"}, {"Forwarded", "for=10.0.0.3"}},
        "198.51.100.7"},
       {"X-Forwarded-For wins over Forwarded",
        {{"Forwarded", "for=192.0.2.99"}, {"X-Forwarded-For", "198.51.100.7"}}, "198.51.100.7"},
@@ -155,6 +156,12 @@ TEST_CASE("set_forwarding_headers: trusted peer", "[http][forwarded]") {
         "for=198.51.100.7;proto=https, for=10.0.0.9;proto=https;host=\"news.example:8443\"");
   CHECK(value(f, "Via") == "1.0 bawwab");
 
+  SECTION("a malformed Forwarded from a trusted peer is not kept: it would swallow ours") {
+    auto g = make({{"Forwarded", "for=198.51.100.7, for=\"10.0.0.2"}});
+    set_forwarding_headers(g, ForwardedContext{peer, false, "a.example", "bawwab", 1}, peer,
+                           true);
+    CHECK(value(g, "Forwarded") == "for=10.0.0.9;proto=http;host=a.example");
+  }
   SECTION("bad X-Forwarded-Proto and -Host from a trusted peer are replaced") {
     auto g = make({{"X-Forwarded-Proto", "gopher"}, {"X-Forwarded-Host", "a b"}});
     set_forwarding_headers(g, ForwardedContext{peer, true, "example.com", "edge", 1}, peer, true);

@@ -117,8 +117,8 @@ TEST_CASE("scan_request_head: refusals", "[http][head_scan]") {
        "HTTP/2 preface"},
       // Field lines.
       {"obs-fold with SP", ok_line + "X: a\r\n b\r\n\r\n", 400, "obs-fold"},
-      {"obs-fold hiding Transfer-Encoding", ok_line + "X: a\r\n\tTransfer-Encoding: chunked\r\n\r\n",
-       400, "obs-fold"},
+      {"obs-fold hiding Transfer-Encoding",
+       ok_line + "X: a\r\n\tTransfer-Encoding: chunked\r\n\r\n", 400, "obs-fold"},
       {"whitespace before the first field", ok_line + " Host: a\r\n\r\n", 400,
        "whitespace before first field"},
       {"space before colon", ok_line + "Content-Length : 5\r\n\r\n", 400,
