@@ -244,6 +244,10 @@ int main(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
+  if (cmd == "version" && argc > 2 && std::string_view(argv[2]) == "--help") {
+    std::printf("usage: bawwab version\n\nPrints the version of this bawwab binary.\n");
+    return 0;
+  }
   if (cmd == "version" || cmd == "--version") {
     std::printf("bawwab %s\n", BAWWAB_VERSION);
     return 0;

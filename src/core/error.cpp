@@ -23,6 +23,8 @@ class Category final : public boost::system::error_category {
       case Errc::upstream_closed: return "upstream closed the connection";
       case Errc::no_upstream: return "no upstream server available";
       case Errc::config_invalid: return "configuration invalid";
+      case Errc::client_closed: return "client closed the connection";
+      case Errc::bad_request_body: return "malformed request body";
     }
     return "unknown bawwab error";
   }

@@ -39,6 +39,13 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kRelayBuffer = 32 * 1024;
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
+constexpr std::size_t kMaxChunkExtension = 1024;
+
+// Beast keeps a reference to the callback, so it lives here rather than in a temporary.
+auto reject_long_chunk_extensions = [](std::uint64_t, std::string_view extensions,
+                                       beast::error_code& ec) {
+  if (extensions.size() > kMaxChunkExtension) ec = bhttp::error::bad_chunk_extension;
+};
 
 bool is_idempotent(bhttp::verb v) {
   switch (v) {
@@ -376,6 +383,9 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     parser_.emplace();
     parser_->header_limit(cfg.limits.max_header_bytes + 2);
     parser_->body_limit(cfg.limits.max_request_body);
+    // Beast 1.81 puts no bound on chunk extensions (later versions cap the line at 8 KB); we
+    // refuse long ones outright: nobody legitimate sends them.
+    parser_->on_chunk_header(reject_long_chunk_extensions);
     beast::error_code pec;
     const std::size_t used = parser_->put(asio::buffer(buf.data().data(), head.head_size), pec);
     buf.consume(used);
@@ -469,13 +479,17 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
                     : timeout                  ? "upstream_timeout"
                     : last == Errc::upstream_protocol_error ? "upstream_protocol_error"
                     : last == Errc::body_too_large          ? "body_too_large"
-                    : last == Errc::bad_request             ? "client_closed"
+                    : last == Errc::bad_request_body        ? "bad_request_body"
+                    : last == Errc::client_closed           ? "client_closed"
                                                             : "upstream_connect_failed";
-    if (last == Errc::bad_request) {  // the client went away while sending its body
-      outcome.status = 499;
+    if (last == Errc::client_closed) {  // the client went away while sending its body
+      outcome.status = 499;            // nginx's code for it; nothing is written
       co_return false;
     }
-    const unsigned status = last == Errc::body_too_large ? 413 : timeout ? 504 : 502;
+    const unsigned status = last == Errc::body_too_large     ? 413
+                            : last == Errc::bad_request_body ? 400
+                            : timeout                        ? 504
+                                                             : 502;
     co_await reply(ctx, outcome, http::error_reply(status), /*close=*/body_pending, head_request);
     co_return !body_pending && parser_->keep_alive();
   }
@@ -574,7 +588,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
           auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), nothrow);
           if (cec) {
             close_upstream();
-            upstream_error_ = Errc::bad_request;
+            upstream_error_ = Errc::client_closed;
             co_return Attempt::failed;
           }
           outcome.bytes_out += cn;
@@ -628,14 +642,25 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
           if (ec == bhttp::error::body_limit) {
             shared_.stats.client_errors_too_large.inc();
             upstream_error_ = Errc::body_too_large;
+          } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+                     ec != bhttp::error::partial_message) {
+            // Bad chunk sizes, extensions or trailers: the origin saw a truncated body only.
+            shared_.stats.client_errors_bad_request.inc();
+            upstream_error_ = Errc::bad_request_body;
           } else {
-            upstream_error_ = Errc::bad_request;  // client gone, timed out or sent bad chunking
+            upstream_error_ = Errc::client_closed;  // gone or too slow
           }
           co_return Attempt::failed;
         }
         req.body().size = buf.size() - req.body().size;
         req.body().data = buf.data();
         req.body().more = !parser_->is_done();
+        // Nothing yet (only a chunk header arrived): writing now would emit an empty chunk, which
+        // chunked coding reads as the end of the body.
+        if (req.body().size == 0 && req.body().more) continue;
+        // An empty last piece must be "no buffer", or the chunked serializer writes the last
+        // chunk twice (once for the empty buffer, once for the end).
+        if (req.body().size == 0) req.body().data = nullptr;
       } else {
         req.body().data = nullptr;
         req.body().size = 0;
@@ -650,7 +675,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         upstream_error_ = Errc::upstream_closed;
         co_return Attempt::failed;
       }
-    } while (!parser_->is_done() || !sr.is_done());
+    } while (!parser_->is_done() && !sr.is_done());  // Beast's relay condition
     co_return Attempt::done;
   }
 
@@ -772,6 +797,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         cres.body().size = buf.size() - ures.body().size;
         cres.body().data = buf.data();
         cres.body().more = !resp_->is_done();
+        if (cres.body().size == 0 && cres.body().more) continue;  // see relay_request_body
+        if (cres.body().size == 0) cres.body().data = nullptr;
       } else {
         cres.body().data = nullptr;
         cres.body().size = 0;
@@ -786,7 +813,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         close_upstream();
         co_return false;
       }
-    } while (!resp_->is_done() || !sr.is_done());
+    } while (!resp_->is_done() && !sr.is_done());  // Beast's relay condition
     deadline_.disarm();
     co_return keep;
   }

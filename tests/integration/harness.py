@@ -343,6 +343,9 @@ def read_response(reader, method="GET", keep_body=True, sink=None, stop_at_1xx=F
         head = reader.read_head()
         if head is None:
             raise PeerClosed("connection closed before any response byte")
+        if not re.match(rb"HTTP/1\.[01] [0-9]{3}", head):
+            raise ValueError("not a status line: %r (stray bytes after the previous response?)"
+                             % head[:200])
         (version, status, *rest), headers = parse_head(head)
         status = int(status)
         resp = Response(version, status, rest[0] if rest else "", headers, raw_head=head,
@@ -530,6 +533,7 @@ class FakeOrigin:
         self.connections = []
         self.requests = []
         self.errors = []
+        self.bad_heads = []  # heads that are not an HTTP/1.x request (a framing desync)
         self.stopping = False
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -651,6 +655,11 @@ class FakeOrigin:
                 self.cond.notify_all()
 
     def _one_request(self, sock, reader, conn, head):
+        if not re.match(rb"[A-Z]+ \S+ HTTP/1\.[01]\r\n", head):
+            with self.cond:
+                self.bad_heads.append(head[:300])
+                self.cond.notify_all()
+            return False
         (method, target, version), headers = _split_request_head(head)
         req = OriginRequest(conn.conn_id, method, target, version, headers, head)
         conn.requests += 1
@@ -1062,7 +1071,7 @@ class Bawwab:
     @classmethod
     def start(cls, case, config=None, **kw):
         b = cls(case, config, **kw)
-        _add_cleanup(case, b.stop)
+        _add_cleanup(case, b.stop_and_check)
         b.launch()
         return b
 
@@ -1176,6 +1185,26 @@ class Bawwab:
                 self.proc.wait(timeout=10)
         self.returncode = self.proc.returncode
         return self.returncode
+
+    _SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error: |"
+                               r"SUMMARY: \w+Sanitizer")
+
+    def sanitizer_reports(self):
+        """Output lines in which ASan/LSan/UBSan reported a problem."""
+        with self.cond:
+            return [l for _, l in self.lines if self._SANITIZER_RE.search(l)]
+
+    def stop_and_check(self):
+        """Cleanup: stops bawwab, then fails the test if a sanitizer reported anything (an
+        ASan/UBSan build aborts on the first report; LeakSanitizer reports at exit)."""
+        self.stop()
+        deadline = time.monotonic() + 5
+        while _pumps_alive(self.proc) and time.monotonic() < deadline:
+            time.sleep(0.02)  # let the pump threads collect the last lines
+        reports = self.sanitizer_reports()
+        if reports:
+            raise AssertionError("sanitizer reports from bawwab (exit %s):\n%s\n--- output:\n%s"
+                                 % (self.returncode, "\n".join(reports), self.output()[-6000:]))
 
     def rss_kb(self):
         with open("/proc/%d/status" % self.proc.pid) as f:

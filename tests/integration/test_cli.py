@@ -171,7 +171,7 @@ class Demo(ProxyTestCase):
 
     def test_demo_serves_site_through_proxy(self):
         demo = Bawwab(self, None, subcommand="demo", args=["--listen", "127.0.0.1:0"])
-        self.addCleanup(demo.stop)
+        self.addCleanup(demo.stop_and_check)
         demo.launch()
         out = demo.output()
         urls = re.findall(r"https?://[^\s\"'<>]+", out)

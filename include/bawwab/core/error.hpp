@@ -21,6 +21,8 @@ enum class Errc {
   upstream_closed,
   no_upstream,
   config_invalid,
+  client_closed,
+  bad_request_body,
 };
 
 const boost::system::error_category& error_category() noexcept;
