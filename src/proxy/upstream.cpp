@@ -88,6 +88,8 @@ std::vector<ServerState*> try_order(const GroupState& group, TimePoint now) {
 
 namespace {
 
+constexpr std::chrono::milliseconds kTrustedIdle{500};
+
 // True when the idle connection still looks usable: nothing to read and no FIN from the peer.
 // Catches most "origin closed its keep-alive" races before a request is written.
 bool still_open(tcp::socket& stream) {
@@ -108,7 +110,12 @@ std::optional<tcp::socket> ConnectionPool::take(const ServerState& server, TimeP
     Idle idle = std::move(list.back());  // most recently used: the least likely to be closed
     list.pop_back();
     --idle_;
-    if (now - idle.since < idle_timeout && still_open(*idle.stream)) return std::move(*idle.stream);
+    // The peek costs a syscall; a connection that was busy a moment ago is very unlikely to be
+    // closed already (and an idempotent request is retried if it was).
+    const bool fresh = now - idle.since < kTrustedIdle;
+    if (now - idle.since < idle_timeout && (fresh || still_open(*idle.stream))) {
+      return std::move(*idle.stream);
+    }
     beast::error_code ignored;
     idle.stream->close(ignored);
   }

@@ -1228,7 +1228,7 @@ def run_cli(args, timeout=None, env=None):
 class RssSampler:
     """Samples a process's VmRSS every interval seconds in a thread; max_kb is the peak."""
 
-    def __init__(self, proc_obj, interval=0.05):
+    def __init__(self, proc_obj, interval=0.01):
         self.proc_obj = proc_obj
         self.interval = interval
         self.samples = []
@@ -1270,6 +1270,15 @@ class ProxyTestCase(unittest.TestCase):
         r = simple_get(port, path, host)
         self.assertEqual(r.status, expect, "bawwab no longer serves a good request: %r" % r)
         return r
+
+    def assert_origin_in_sync(self, origin):
+        """The fake origin never received bytes that are not a request where a request head
+        should start (e.g. a second last-chunk after a chunked body)."""
+        time.sleep(0.1)
+        with origin.lock:
+            bad = list(origin.bad_heads)
+            origin.bad_heads.clear()
+        self.assertEqual(bad, [], "framing desync: the origin read these as request heads")
 
     def assert_error_page(self, r, status):
         self.assertEqual(r.status, status, repr(r))

@@ -170,6 +170,7 @@ class MalformedFake(ProxyTestCase):
         self.assert_serves(self.port, path="/good-after-" + name)
         self.assertFalse(any("smuggled" in q.target for q in self.origin.requests[before:]),
                          "%s: smuggled request reached origin" % name)
+        self.assert_origin_in_sync(self.origin)
 
     # Limits.
 

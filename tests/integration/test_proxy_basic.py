@@ -317,6 +317,8 @@ class ProxyBasics(ProxyTestCase):
         got = r.json()
         self.assertEqual((got["length"], got["pattern_ok"], got["complete"]),
                          (sum(sizes), True, True), got)
+        self.assertEqual(self.get("/after-upload", FAKE).status, 200)
+        self.assert_origin_in_sync(self.fake)
 
     def test_chunked_upload_raw_with_trailer_and_extension(self):
         with RawClient(self.port) as c:
@@ -330,6 +332,7 @@ class ProxyBasics(ProxyTestCase):
             self.assertEqual((got["length"], got["pattern_ok"]), (10, True), got)
             r = c.request("GET /after HTTP/1.1\r\nHost: %s\r\n\r\n" % FAKE)
             self.assertEqual(r.status, 200, r)
+        self.assert_origin_in_sync(self.fake)
 
     def test_expect_100_continue_raw(self):
         n = 100_000
@@ -343,6 +346,7 @@ class ProxyBasics(ProxyTestCase):
             self.assertEqual(r.status, 200, r)
             got = json.loads(r.body)
             self.assertEqual((got["length"], got["pattern_ok"]), (n, True), got)
+        self.assert_origin_in_sync(self.fake)
 
     def _curl_expect(self, host, path, size):
         tmp = make_tempdir(self)
