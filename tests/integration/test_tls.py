@@ -25,6 +25,16 @@ def make_cert(directory, name):
     return cert, key
 
 
+def read_all(sock):
+    """Everything the peer sends until it closes (every request here sends Connection: close)."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 class Origin(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -106,12 +116,7 @@ workers: 1
         with socket.create_connection(("127.0.0.1", self.tls_port), timeout=10) as raw:
             with ctx.wrap_socket(raw, server_hostname=sni) as s:
                 s.sendall(("GET /page HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % sni).encode())
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        break
-                    data += chunk
+                data = read_all(s)
                 der = s.getpeercert(binary_form=True)
                 return s.version(), s.selected_alpn_protocol(), der, data
 
@@ -146,12 +151,7 @@ workers: 1
     def test_plain_listener_redirects_to_https(self):
         with socket.create_connection(("127.0.0.1", self.plain_port), timeout=10) as s:
             s.sendall(b"GET /x?y=1 HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = read_all(s)
         self.assertTrue(data.startswith(b"HTTP/1.1 308"), data[:100])
         self.assertIn(b"\r\nLocation: https://a.test:8443/x?y=1\r\n", data)
 
