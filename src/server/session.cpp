@@ -574,7 +574,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         const bool readable = co_await wait_readable(*up_, timeouts.expect_continue);
         bool origin_continue = false;
         if (readable) {
-          const Attempt a = co_await read_response_head(server, group, cfg, may_retry, &origin_continue);
+          const Attempt a = co_await read_response_head(cfg, may_retry, &origin_continue);
           if (a != Attempt::done) co_return a;
           if (!origin_continue) {  // a final answer without the body (401, 413, 417...)
             send_body = false;
@@ -600,7 +600,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       }
     }
     if (!final_from_expect_) {
-      const Attempt a = co_await read_response_head(server, group, cfg, may_retry && !has_body, nullptr);
+      const Attempt a = co_await read_response_head(cfg, may_retry && !has_body, nullptr);
       if (a != Attempt::done) co_return a;
     }
     const double ms =
@@ -681,11 +681,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
 
   // Reads the origin's response head into resp_, skipping interim 1xx responses. With
   // `saw_continue` set, returns after a 100 (the expect-continue handshake).
-  asio::awaitable<Attempt> read_response_head(proxy::ServerState& /*server*/,
-                                              const proxy::GroupState& group,
-                                              const config::ServerConfig& cfg, bool may_retry,
+  asio::awaitable<Attempt> read_response_head(const config::ServerConfig& cfg, bool may_retry,
                                               bool* saw_continue) {
-    (void)group;
     for (;;) {
       up_deadline_.arm(cfg.timeouts.upstream_read);
       auto [ec, n] = co_await bhttp::async_read_header(*up_, *up_buffer_, *resp_, nothrow);
@@ -715,8 +712,6 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
           upstream_error_ = Errc::upstream_protocol_error;
           co_return Attempt::failed;
         }
-        const bool skip_body = resp_->get().version() != 0 && false;
-        (void)skip_body;
         const bool head_request = parser_->get().method() == bhttp::verb::head;
         resp_.emplace();
         resp_->header_limit(kUpstreamHeaderLimit);
