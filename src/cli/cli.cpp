@@ -1,6 +1,9 @@
 #include "bawwab/cli/cli.hpp"
 
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <cstdio>
 #include <iostream>
 #include <map>
@@ -17,6 +20,7 @@
 #include "bawwab/proxy/upstream.hpp"
 #include "bawwab/server/generation.hpp"
 #include "bawwab/server/server.hpp"
+#include "tuning.hpp"
 
 namespace bawwab::cli {
 namespace {
@@ -32,6 +36,8 @@ constexpr const char* kUsage =
     "  run       run the proxy\n"
     "  check     validate the configuration and exit (0 valid, 1 invalid), like nginx -t\n"
     "  demo      run the built-in demo news site behind bawwab\n"
+    "  explain   show what the rules would do with one request, and why\n"
+    "  replay    re-evaluate an access log under new rules: which decisions would change\n"
     "  version   print the version\n"
     "\n"
     "Run 'bawwab <command> --help' for the options of a command.\n";
@@ -198,8 +204,37 @@ int cmd_demo(int argc, char** argv) {
     }
   } stop_origin{origin_ioc, origin_thread};
 
+  // The shipped rules travel inside the binary; the rules loader reads files (includes, network
+  // lists), so they are unpacked into a private temporary directory for the demo's lifetime.
+  char dir_template[] = "/tmp/bawwab-demo-XXXXXX";
+  const char* rules_dir = ::mkdtemp(dir_template);
+  if (rules_dir == nullptr) {
+    std::fprintf(stderr, "bawwab: cannot create a temporary directory for the demo rules\n");
+    return 1;
+  }
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } remove_rules{rules_dir};
+  for (const auto& f : demo::assets::files()) {
+    if (!f.path.starts_with("rules/")) continue;
+    const std::filesystem::path out = std::filesystem::path(rules_dir) / std::string(f.path);
+    std::error_code ec;
+    std::filesystem::create_directories(out.parent_path(), ec);
+    std::ofstream file(out, std::ios::binary);
+    file.write(f.data.data(), static_cast<std::streamsize>(f.data.size()));
+    if (!file) {
+      std::fprintf(stderr, "bawwab: cannot write %s\n", out.c_str());
+      return 1;
+    }
+  }
+
   config::Overrides o = p.overrides;
   o.upstream = "http://" + net::to_string((*origin)->local_endpoint());
+  if (!o.rules) o.rules = std::string(rules_dir) + "/rules/default.yaml";
   const std::string yaml(demo_yaml);
   server::Server server([yaml, o] { return config::load_config_text(yaml, "demo.yaml", o); });
   if (!server.start()) return 1;
@@ -224,10 +259,14 @@ int cmd_demo(int argc, char** argv) {
     std::fprintf(stderr, "  status:       %s/status   metrics: %s/metrics\n", s.c_str(), s.c_str());
   }
   std::fprintf(stderr,
+               "  a block:      curl -i -A 'GPTBot/1.2' %s%s   (an AI crawler: 403)\n"
+               "  a scraper:    curl -i %s%s   (curl's own UA: refused)\n"
                "  a refusal:    curl -i -X TRACE %s/   (405: bawwab never forwards it)\n"
+               "  why:          bawwab explain --rules %s/rules/default.yaml --ua 'GPTBot/1.2'\n"
                "  origin:       http://%s/ (the demo origin, unprotected)\n"
                "Press Ctrl-C to stop.\n\n",
-               base.c_str(), net::to_string((*origin)->local_endpoint()).c_str());
+               base.c_str(), article.c_str(), base.c_str(), article.c_str(), base.c_str(),
+               rules_dir, net::to_string((*origin)->local_endpoint()).c_str());
   return server.run();
 }
 
@@ -255,6 +294,8 @@ int main(int argc, char** argv) {
   if (cmd == "run") return cmd_run(argc, argv);
   if (cmd == "check") return cmd_check(argc, argv);
   if (cmd == "demo") return cmd_demo(argc, argv);
+  if (cmd == "explain") return cmd_explain(argc, argv);
+  if (cmd == "replay") return cmd_replay(argc, argv);
   std::fprintf(stderr, "bawwab: unknown command '%s'\n\n%s", argv[1], kUsage);
   return 2;
 }

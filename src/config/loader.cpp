@@ -16,6 +16,7 @@
 #include <system_error>
 #include <utility>
 
+#include "bawwab/limit/redis_store.hpp"
 #include "tls_files.hpp"
 #include "values.hpp"
 
@@ -90,10 +91,17 @@ const Entry* find(const Entries& entries, std::string_view key) {
   return nullptr;
 }
 
-constexpr std::array<std::string_view, 12> kRootKeys = {
-    "workers",         "log",    "via",        "listeners",
-    "upstreams",       "sites",  "timeouts",   "limits",
-    "trusted_proxies", "status", "access_log", "rules"};
+constexpr std::array<std::string_view, 15> kRootKeys = {
+    "workers",         "log",         "via",        "listeners", "upstreams",
+    "sites",           "timeouts",    "limits",     "trusted_proxies", "status",
+    "access_log",      "rules",       "rate_limits", "detection", "challenge"};
+constexpr std::array<std::string_view, 6> kRateLimitKeys = {
+    "store", "key_prefix", "store_timeout", "on_store_failure", "max_keys", "draft_headers"};
+constexpr std::array<std::string_view, 5> kDetectionKeys = {
+    "honeypot_paths", "html_only_pages", "max_clients", "verify_dns", "dns_timeout"};
+constexpr std::array<std::string_view, 9> kChallengeKeys = {
+    "key_file", "contact",        "site_name",      "lang",       "dir",
+    "pass_ttl", "min_difficulty", "max_difficulty", "cookie_name"};
 constexpr std::array<std::string_view, 4> kListenerKeys = {"address", "tls", "redirect_https",
                                                            "redirect_https_port"};
 constexpr std::array<std::string_view, 1> kTlsKeys = {"certificates"};
@@ -436,6 +444,12 @@ class Loader {
         read_access_log(e);
       } else if (e.key == "rules") {
         if (!overrides_.rules) read_rules(e);
+      } else if (e.key == "rate_limits") {
+        read_rate_limits(e);
+      } else if (e.key == "detection") {
+        read_detection(e);
+      } else if (e.key == "challenge") {
+        read_challenge(e);
       }
     }
   }
@@ -827,6 +841,108 @@ class Loader {
       }
     }
     config_.rules = std::move(rules);
+  }
+
+  void read_rate_limits(const Entry& e) {
+    if (!expect_map(e.value, e.at, "a mapping like { store: local }")) return;
+    auto& rl = config_.rate_limits;
+    for (const Entry& f : read_map(e.value, e.at, names(kRateLimitKeys))) {
+      if (f.key == "store") {
+        auto s = read_string(f);
+        if (!s) continue;
+        if (*s != "local") {
+          std::string why;
+          if (!limit::parse_redis_url(*s, &why)) {
+            error(f.at, "expected \"local\" or redis://[:password@]host[:port][/db]: " + why);
+            continue;
+          }
+        }
+        rl.store = *s;
+      } else if (f.key == "key_prefix") {
+        if (auto s = read_string(f)) rl.key_prefix = *s;
+      } else if (f.key == "store_timeout") {
+        if (auto d = read_duration(f, 1ms, 10s)) rl.store_timeout = *d;
+      } else if (f.key == "on_store_failure") {
+        auto s = read_string(f);
+        if (!s) continue;
+        if (*s == "local" || *s == "reject") {
+          rl.reject_on_store_failure = *s == "reject";
+        } else {
+          error(f.at, "expected local or reject, got " + quote(*s));
+        }
+      } else if (f.key == "max_keys") {
+        if (auto n = read_number(f, 1'000, 100'000'000)) rl.max_keys = *n;
+      } else if (f.key == "draft_headers") {
+        if (auto b = read_bool(f)) rl.draft_headers = *b;
+      }
+    }
+  }
+
+  void read_detection(const Entry& e) {
+    if (!expect_map(e.value, e.at, "a mapping like { honeypot_paths: [/trap/] }")) return;
+    auto& d = config_.detection;
+    for (const Entry& f : read_map(e.value, e.at, names(kDetectionKeys))) {
+      if (f.key == "honeypot_paths") {
+        if (!expect_list(f.value, f.at, "a list of paths")) continue;
+        std::size_t index = 0;
+        for (auto it = f.value.begin(); it != f.value.end(); ++it, ++index) {
+          const YAML::Node n = *it;
+          const Origin at = item(f.at, index, loc_of(n, f.at.loc));
+          auto s = read_scalar(n, at, "a path beginning with /");
+          if (!s) continue;
+          if (!s->starts_with('/')) {
+            error(at, "expected a path beginning with /, got " + quote(*s));
+            continue;
+          }
+          d.honeypot_paths.push_back(*s);
+        }
+      } else if (f.key == "html_only_pages") {
+        if (auto n = read_number(f, 1, 10'000)) d.html_only_pages = static_cast<unsigned>(*n);
+      } else if (f.key == "max_clients") {
+        if (auto n = read_number(f, 100, 100'000'000)) d.max_clients = *n;
+      } else if (f.key == "verify_dns") {
+        if (auto b = read_bool(f)) d.verify_dns = *b;
+      } else if (f.key == "dns_timeout") {
+        if (auto t = read_duration(f, 1ms, 60s)) d.dns_timeout = *t;
+      }
+    }
+  }
+
+  void read_challenge(const Entry& e) {
+    if (!expect_map(e.value, e.at, "a mapping like { contact: webmaster@news.example }")) return;
+    auto& c = config_.challenge;
+    for (const Entry& f : read_map(e.value, e.at, names(kChallengeKeys))) {
+      if (f.key == "key_file") {
+        if (auto p = read_path(f.value, f.at)) c.key_file = *p;
+      } else if (f.key == "contact") {
+        if (auto s = read_string(f)) c.contact = *s;
+      } else if (f.key == "site_name") {
+        if (auto s = read_string(f)) c.site_name = *s;
+      } else if (f.key == "lang") {
+        if (auto s = read_string(f)) c.lang = *s;
+      } else if (f.key == "dir") {
+        auto s = read_string(f);
+        if (!s) continue;
+        if (*s == "rtl" || *s == "ltr") c.dir = *s;
+        else error(f.at, "expected rtl or ltr, got " + quote(*s));
+      } else if (f.key == "pass_ttl") {
+        if (auto d = read_duration(f, 1min, 24h * 30)) {
+          c.pass_ttl = std::chrono::duration_cast<Seconds>(*d);
+        }
+      } else if (f.key == "min_difficulty") {
+        if (auto n = read_number(f, 1, 32)) c.min_difficulty = static_cast<unsigned>(*n);
+      } else if (f.key == "max_difficulty") {
+        if (auto n = read_number(f, 1, 32)) c.max_difficulty = static_cast<unsigned>(*n);
+      } else if (f.key == "cookie_name") {
+        auto s = read_string(f);
+        if (!s) continue;
+        if (valid_token(*s)) c.cookie_name = *s;
+        else error(f.at, "expected a cookie name (a token), got " + quote(*s));
+      }
+    }
+    if (c.min_difficulty > c.max_difficulty) {
+      error(e.at, "min_difficulty must not exceed max_difficulty");
+    }
   }
 
   // --- flags

@@ -1,6 +1,9 @@
 #include "bawwab/pipeline/phases.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
 
 #include <algorithm>
 #include <variant>
@@ -8,6 +11,17 @@
 #include "bawwab/http/forwarded.hpp"
 #include "bawwab/http/hop_by_hop.hpp"
 #include "bawwab/http/validate.hpp"
+#include "bawwab/rules/normalize.hpp"
+#include "bawwab/challenge/keyring.hpp"
+#include "bawwab/challenge/page.hpp"
+#include "bawwab/challenge/pass_token.hpp"
+#include "bawwab/challenge/proof_of_work.hpp"
+#include "bawwab/challenge/verify_endpoint.hpp"
+#include "bawwab/detect/detector.hpp"
+#include "bawwab/detect/tls_stack.hpp"
+#include "bawwab/limit/headers.hpp"
+#include "bawwab/limit/key.hpp"
+#include "bawwab/limit/limiter.hpp"
 
 namespace bawwab::pipeline {
 namespace bhttp = boost::beast::http;
@@ -66,6 +80,7 @@ std::optional<http::LocalReply> admit_request(RequestContext& ctx, const Runtime
   ctx.authority = std::string(http::request_authority(req));
   ctx.host = http::host_without_port(ctx.authority);
   ctx.target = http::origin_form_target(req.target());
+  split_target(ctx);
 
   // Route first: a host no site serves gets 421 even on a redirecting listener (never an open
   // proxy, not even an open redirector).
@@ -93,28 +108,222 @@ std::optional<http::LocalReply> admit_request(RequestContext& ctx, const Runtime
   return std::nullopt;
 }
 
-void collect_signals(RequestContext& /*ctx*/, const Runtime& /*rt*/) {
-  // The detection issue adds user-agent classes, header consistency, TLS fingerprints and
-  // behaviour here. Nothing yet: no signal is better than a made-up one.
+void split_target(RequestContext& ctx) {
+  ctx.path = rules::normalize_path(ctx.target);
+  const auto q = ctx.target.find('?');
+  ctx.query = q == std::string::npos ? std::string() : ctx.target.substr(q + 1);
 }
 
-rules::Decision evaluate_rules(const RequestContext& /*ctx*/, const Runtime& rt) {
-  // An empty rule set (the only kind before the rules issue) allows everything.
-  (void)rt;
-  return rules::Decision{};
+rules::RequestView request_view(const RequestContext& ctx) {
+  rules::RequestView v;
+  if (ctx.request != nullptr) {
+    v.method = ctx.request->method_string();
+    v.headers = ctx.request;
+  }
+  v.host = ctx.host;
+  v.path = ctx.path;
+  v.query = ctx.query;
+  v.ip = ctx.client.ip;
+  v.tls = ctx.client.tls;
+  v.ja4 = ctx.client.ja4;
+  v.signals = &ctx.signals;
+  return v;
 }
 
-std::optional<http::LocalReply> act(const RequestContext& /*ctx*/, const rules::Decision& decision) {
-  if (decision.shadow) return std::nullopt;
-  return std::visit(Overloaded{
-                        [](const rules::Allow&) -> std::optional<http::LocalReply> {
-                          return std::nullopt;
-                        },
-                        [](const rules::Block& b) -> std::optional<http::LocalReply> {
-                          return http::error_reply(b.status);
-                        },
-                    },
-                    decision.action);
+rules::Decision evaluate_rules(const RequestContext& ctx, const Runtime& rt, rules::Trace* trace) {
+  return rt.rules->evaluate(request_view(ctx), trace);
+}
+
+challenge::ChallengeConfig challenge_config_from(const config::ServerConfig& cfg) {
+  challenge::ChallengeConfig c;
+  c.lang = cfg.challenge.lang;
+  c.dir = cfg.challenge.dir;
+  c.site_name = cfg.challenge.site_name;
+  c.contact = cfg.challenge.contact;
+  c.cookie_name = cfg.challenge.cookie_name;
+  c.pass_ttl = cfg.challenge.pass_ttl;
+  c.key_file = cfg.challenge.key_file;
+  c.min_difficulty = cfg.challenge.min_difficulty;
+  c.max_difficulty = cfg.challenge.max_difficulty;
+  return c;
+}
+
+namespace {
+
+challenge::PassContext pass_context(const RequestContext& ctx) {
+  challenge::PassContext pc;
+  pc.client_ip = ctx.client.ip;
+  if (ctx.request != nullptr) pc.user_agent = (*ctx.request)[bhttp::field::user_agent];
+  pc.tls_fingerprint = ctx.client.tls_binding;
+  return pc;
+}
+
+std::vector<std::string_view> cookie_headers(const RequestContext& ctx) {
+  std::vector<std::string_view> out;
+  if (ctx.request == nullptr) return out;
+  for (auto it = ctx.request->find(bhttp::field::cookie);
+       it != ctx.request->end() && it->name() == bhttp::field::cookie; ++it) {
+    out.push_back(it->value());
+  }
+  return out;
+}
+
+http::LocalReply reply_from(unsigned status, std::string body, challenge::Headers headers) {
+  http::LocalReply r;
+  r.status = status;
+  r.content_type.clear();  // the module's headers carry their own Content-Type
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  bool has_type = false;
+  for (const auto& [name, value] : r.headers) {
+    if (boost::beast::iequals(name, "Content-Type")) has_type = true;
+  }
+  if (!has_type && !r.body.empty()) r.content_type = "text/html; charset=utf-8";
+  return r;
+}
+
+}  // namespace
+
+std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime& rt,
+                                              const Services& services,
+                                              std::chrono::system_clock::time_point wall_now) {
+  if (services.keys == nullptr || ctx.request == nullptr) return std::nullopt;
+  const auto keys = services.keys->load();
+  const std::vector<std::string_view> cookies = cookie_headers(ctx);
+  const challenge::PassContext pc = pass_context(ctx);
+  const challenge::PassCheck pass =
+      challenge::check_pass_cookie(*keys, cookies, rt.challenge.cookie_name, pc, wall_now);
+  ctx.pass_valid = pass == challenge::PassCheck::valid;
+  ctx.pass_invalid = pass != challenge::PassCheck::valid && pass != challenge::PassCheck::absent;
+
+  if (ctx.path != rt.challenge.verify_path || services.spent == nullptr) return std::nullopt;
+  const auto method = ctx.request->method();
+  if (method != bhttp::verb::get && method != bhttp::verb::head) {
+    http::LocalReply r = http::error_reply(405);
+    r.headers.emplace_back("Allow", "GET, HEAD");
+    return r;
+  }
+  challenge::VerifyRequest vr;
+  vr.query = ctx.query;
+  vr.cookie_headers = cookies;
+  vr.client = pc;
+  vr.tls = ctx.client.tls;
+  vr.now = wall_now;
+  challenge::VerifyOutcome o = challenge::handle_verify(rt.challenge, *keys, *services.spent, vr);
+  ctx.decision.rule_id.clear();
+  ctx.decision.source = o.passed ? "challenge_passed" : "challenge_failed";
+  return reply_from(o.status, std::move(o.body), std::move(o.headers));
+}
+
+void collect_signals(RequestContext& ctx, const Runtime& rt, const Services& services,
+                     TimePoint now) {
+  if (ctx.request == nullptr) return;
+  detect::DetectInput in;
+  in.headers = ctx.request;
+  in.http_version = ctx.http_version;
+  in.method = ctx.request->method_string();
+  in.host = ctx.host;
+  in.path = ctx.path;
+  in.ip = ctx.client.ip;
+  in.tls = ctx.client.tls;
+  in.via_proxy = ctx.client.peer_trusted;
+  in.ja4 = ctx.client.ja4;
+  in.ja3 = ctx.client.ja3;
+  in.ja3n = ctx.client.ja3n;
+  if (ctx.client.hello) {
+    in.tls_mismatch =
+        detect::tls_ua_mismatch(*ctx.client.hello, (*ctx.request)[bhttp::field::user_agent]);
+  }
+  in.has_pass_cookie = ctx.pass_valid;
+  in.pass_cookie_invalid = ctx.pass_invalid;
+  ctx.signals = detect::collect_signals(in, *rt.rules, services.crawlers, services.behaviour, now);
+}
+
+namespace {
+
+http::LocalReply block_reply(const rules::Block& b) {
+  http::LocalReply r = http::error_reply(b.status);
+  return r;
+}
+
+}  // namespace
+
+Plan act(const RequestContext& ctx, const Runtime& rt, const Services& services,
+         std::chrono::system_clock::time_point wall_now) {
+  const rules::Decision& d = ctx.decision;
+  if (d.shadow) return Forward{};
+  return std::visit(
+      Overloaded{
+          [](const rules::Allow&) -> Plan { return Forward{}; },
+          [](const rules::Block& b) -> Plan {
+            if (b.drop) return Drop{};
+            return Respond{block_reply(b), {}};
+          },
+          [&](const rules::Challenge& c) -> Plan {
+            // A passed reader is not challenged again until the pass expires. Never challenged
+            // whatever the rules say: robots.txt (crawlers must be able to read the policy) and
+            // verified crawlers (a challenge would only hide the site from search).
+            if (ctx.pass_valid || ctx.path == "/robots.txt" ||
+                ctx.signals.has("crawler.verified")) {
+              return Forward{};
+            }
+            if (services.keys == nullptr) return Respond{http::error_reply(403), {}};
+            const auto keys = services.keys->load();
+            const auto level = challenge::parse_level(c.level).value_or(challenge::Level::js);
+            const unsigned difficulty =
+                challenge::difficulty_for(rt.challenge, c.difficulty, d.score);
+            challenge::ChallengeReply cr = challenge::challenge_reply(
+                rt.challenge, *keys, level, difficulty, pass_context(ctx), ctx.target,
+                ctx.client.tls, wall_now);
+            return Respond{reply_from(cr.status, std::move(cr.body), std::move(cr.headers)), {}};
+          },
+          [&](const rules::RateLimit& rl) -> Plan {
+            CheckLimits check;
+            for (std::size_t i : rl.limits) {
+              if (i < rt.rules->limits().size()) check.limits.push_back(&rt.rules->limits()[i]);
+            }
+            if (check.limits.empty()) return Forward{};
+            return check;
+          },
+          [](const rules::Tarpit& t) -> Plan {
+            return Respond{http::error_reply(t.status), t.delay};
+          },
+      },
+      d.action);
+}
+
+limit::KeyInput limit_key_input(const RequestContext& ctx) {
+  limit::KeyInput in;
+  in.ip = ctx.client.ip;
+  if (ctx.request != nullptr) {
+    in.user_agent = (*ctx.request)[bhttp::field::user_agent];
+    in.headers = ctx.request;
+  }
+  in.host = ctx.host;
+  in.path = ctx.path;
+  in.rule_id = ctx.decision.rule_id;
+  in.ja4 = ctx.client.ja4;
+  return in;
+}
+
+Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit::Verdict> verdicts) {
+  const std::vector<limit::Verdict> all(verdicts.begin(), verdicts.end());
+  const limit::Verdict v = limit::strictest(all);
+  if (v.spec == nullptr || v.kind == limit::Verdict::Kind::pass) return Forward{};
+  ctx.limit_key = v.spec->name + ":" + std::string(limit::kind_name(v.kind)) +
+                  (v.shadow ? ":shadow" : "");
+  if (v.shadow) return Forward{};
+  if (v.kind == limit::Verdict::Kind::delay) {
+    return Forward{std::chrono::ceil<std::chrono::milliseconds>(v.wait)};
+  }
+  http::LocalReply r = http::error_reply(v.spec->status);
+  r.headers.emplace_back("Retry-After", limit::retry_after_value(v.retry_after));
+  if (rt.config->rate_limits.draft_headers) {
+    const std::vector<limit::Verdict> one{v};
+    r.headers.emplace_back("RateLimit-Policy", limit::ratelimit_policy_value(one));
+    r.headers.emplace_back("RateLimit", limit::ratelimit_value(one));
+  }
+  return Respond{std::move(r), {}};
 }
 
 void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
@@ -131,12 +340,27 @@ void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
   const http::ForwardedContext fc{ctx.client.peer, ctx.client.tls, ctx.authority, rt.config->via,
                                   ctx.http_version == 10 ? 0u : 1u};
   http::set_forwarding_headers(out, fc, ctx.client.ip, ctx.client.peer_trusted);
+  // `set_request_header` actions replace whatever the client sent under that name: a client
+  // cannot forge a header the origin trusts bawwab to set. Shadow decisions change nothing.
+  if (!ctx.decision.shadow) {
+    for (const rules::HeaderEdit* h : ctx.decision.request_headers) out.set(h->name, h->value);
+  }
 }
 
-void filter_response(const RequestContext& /*ctx*/, const Runtime& rt,
+void filter_response(const RequestContext& ctx, const Runtime& rt,
                      bhttp::response_header<>& res, unsigned upstream_version) {
   http::prepare_response_fields(res, rt.config->via, upstream_version == 10 ? 0u : 1u);
-  // The copy-protection issue adds its headers and body filters here.
+  if (ctx.decision.shadow) return;
+  // `set_response_header` of the request's rules, then the response-phase rules (those with a
+  // `content_type` condition), which see the origin's Content-Type.
+  for (const rules::HeaderEdit* h : ctx.decision.response_headers) res.set(h->name, h->value);
+  if (ctx.request != nullptr && rt.rules->size() > 0) {
+    rules::RequestView view = request_view(ctx);
+    view.content_type = res[bhttp::field::content_type];
+    std::vector<const rules::HeaderEdit*> edits;
+    rt.rules->evaluate_response(view, edits);
+    for (const rules::HeaderEdit* h : edits) res.set(h->name, h->value);
+  }
 }
 
 std::string_view status_class(unsigned status) noexcept {
@@ -174,6 +398,32 @@ accesslog::AccessRecord make_access_record(const RequestContext& ctx, const Outc
   r.upstream_ms = outcome.upstream_ms;
   r.upstream = outcome.upstream;
   r.error = outcome.error;
+  if (ctx.request != nullptr && !ctx.path.empty()) {  // the deciding phases ran
+    const rules::Decision& d = ctx.decision;
+    r.extra.emplace_back("decision", std::string(rules::action_name(d.action)));
+    r.extra.emplace_back("rule", d.rule_id);
+    r.extra.emplace_back("decided_by", std::string(d.source));
+    r.extra.emplace_back("shadow", d.shadow);
+    r.extra.emplace_back("score", d.score);
+    boost::json::object signals;
+    for (const auto& s : ctx.signals.list) {
+      signals[std::string(s.name)] = s.value;
+    }
+    r.extra.emplace_back("signals", std::move(signals));
+    if (!d.tags.empty()) {
+      boost::json::array tags;
+      for (auto t : d.tags) tags.emplace_back(std::string(t));
+      r.extra.emplace_back("tags", std::move(tags));
+    }
+    if (!d.shadow_hits.empty()) {
+      boost::json::array shadow;
+      for (const auto& h : d.shadow_hits) {
+        shadow.emplace_back(std::string(h.rule_id) + ":" + std::string(rules::action_name(h.action)));
+      }
+      r.extra.emplace_back("shadow_rules", std::move(shadow));
+    }
+    if (!outcome.limit.empty()) r.extra.emplace_back("limit", outcome.limit);
+  }
   return r;
 }
 

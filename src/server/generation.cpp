@@ -1,5 +1,6 @@
 #include "bawwab/server/generation.hpp"
 
+#include "bawwab/rules/loader.hpp"
 #include "bawwab/server/tls.hpp"
 
 namespace bawwab::server {
@@ -16,12 +17,15 @@ BuildResult build_generation(std::shared_ptr<const config::ServerConfig> cfg,
     auto ctx = make_tls_context(listener, cfg->source, out.diagnostics);
     gen->tls.push_back(std::move(ctx));
   }
-  if (has_errors(out.diagnostics)) return out;
+  // Rules compile with the config: a reload that breaks either changes nothing.
+  rules::LoadResult rules = rules::load_rules(cfg->rules);
+  out.diagnostics.insert(out.diagnostics.end(), rules.diagnostics.begin(), rules.diagnostics.end());
+  if (has_errors(out.diagnostics) || !rules.rules) return out;
 
   auto runtime = std::make_shared<pipeline::Runtime>();
   runtime->config = cfg;
-  // The rules issue compiles cfg->rules here; until then every request is allowed.
-  runtime->rules = rules::empty_rule_set();
+  runtime->rules = std::move(rules.rules);
+  runtime->challenge = pipeline::challenge_config_from(*cfg);
   runtime->generation = number;
   runtime->loaded_at = std::chrono::system_clock::now();
   gen->upstreams = std::make_unique<proxy::UpstreamSet>(*cfg, registry);

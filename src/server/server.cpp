@@ -20,7 +20,13 @@
 #include <mutex>
 #include <thread>
 
+#include "bawwab/challenge/keyring.hpp"
+#include "bawwab/challenge/proof_of_work.hpp"
 #include "bawwab/core/log.hpp"
+#include "bawwab/detect/behaviour.hpp"
+#include "bawwab/detect/crawler_verifier.hpp"
+#include "bawwab/limit/limiter.hpp"
+#include "bawwab/limit/redis_store.hpp"
 #include "bawwab/status/metrics.hpp"
 #include "bawwab/status/status_server.hpp"
 #include "worker.hpp"
@@ -68,6 +74,15 @@ struct Server::Impl {
   proxy::UpstreamRegistry upstreams;
   std::unique_ptr<SharedState> shared;
   std::unique_ptr<accesslog::AccessLog> access_log;
+  // Long-lived state of the deciding phases (pipeline::Services). Declared before the workers:
+  // their Redis stores borrow the limiter and the store counters.
+  std::unique_ptr<limit::LocalLimiter> limiter;
+  limit::StoreStats store_stats;
+  std::unique_ptr<detect::DnsWorkers> dns_workers;
+  std::unique_ptr<detect::CrawlerVerifier> crawler_verifier;
+  std::unique_ptr<detect::BehaviourTracker> behaviour;
+  std::unique_ptr<Snapshot<challenge::KeyRing>> keys;
+  std::unique_ptr<challenge::SpentSet> spent;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::thread> threads;
   asio::io_context main_ioc{1};
@@ -83,6 +98,7 @@ struct Server::Impl {
   std::string initial_access_log;
   std::optional<net::Endpoint> initial_status;
   unsigned initial_workers = 0;
+  std::string initial_store;
 
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> next_worker{0};
@@ -97,6 +113,8 @@ struct Server::Impl {
   std::uint64_t generation_number = 0;
 
   bool start();
+  bool start_services(const config::ServerConfig& cfg);
+  bool rotate_keys(const config::ServerConfig& cfg);
   int run();
   void stop();
   bool reload();
@@ -122,10 +140,9 @@ bool Server::Impl::start() {
     return false;
   }
   const auto& cfg = *loaded.config;
-  if (!cfg.rules.empty()) {
-    log::warning("rule files are configured but this version does not load rules yet; all "
-                 "requests are allowed");
-  }
+  log::info("rules " + std::string(built.generation->runtime->rules->version()) + ": " +
+            std::to_string(built.generation->runtime->rules->size()) + " rules from " +
+            std::to_string(cfg.rules.size()) + " source(s)");
   shared = std::make_unique<SharedState>(built.generation, stats);
   stats.config_generation.set(static_cast<std::int64_t>(generation_number));
 
@@ -141,6 +158,7 @@ bool Server::Impl::start() {
 
   unsigned n = cfg.workers == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.workers;
   for (unsigned i = 0; i < n; ++i) workers.push_back(std::make_unique<Worker>(*shared));
+  if (!start_services(cfg)) return false;
 
   for (std::size_t i = 0; i < cfg.listeners.size(); ++i) {
     const auto& l = cfg.listeners[i];
@@ -180,6 +198,80 @@ bool Server::Impl::start() {
   initial_access_log = cfg.access_log.path;
   initial_status = cfg.status.listen;
   initial_workers = cfg.workers;
+  initial_store = cfg.rate_limits.store;
+  return true;
+}
+
+// The challenge keys: from the key file (created and rotated there), or in memory when none is
+// configured. A token must outlive neither its key: the longest token is the pass.
+bool Server::Impl::rotate_keys(const config::ServerConfig& cfg) {
+  const auto now = std::chrono::system_clock::now();
+  const auto& c = cfg.challenge;
+  if (c.key_file.empty()) {
+    if (!keys) {
+      keys = std::make_unique<Snapshot<challenge::KeyRing>>(
+          std::make_shared<const challenge::KeyRing>(challenge::KeyRing::generate(now)));
+      log::warning("challenge.key_file is not set: challenge passes are signed with a key kept in "
+                   "memory and end with this process");
+    }
+    return true;
+  }
+  Diagnostics problems;
+  const auto max_life = c.pass_ttl + std::chrono::seconds(300);
+  auto ring = challenge::load_or_create(c.key_file, now, std::chrono::seconds(7 * 86'400),
+                                        max_life, &problems);
+  if (!ring) {
+    for (const auto& d : problems) log::error(d.format());
+    log::error("challenge key file " + c.key_file + ": " + ring.error().message());
+    return false;
+  }
+  auto next = std::make_shared<const challenge::KeyRing>(std::move(*ring));
+  if (keys) keys->store(std::move(next));
+  else keys = std::make_unique<Snapshot<challenge::KeyRing>>(std::move(next));
+  return true;
+}
+
+bool Server::Impl::start_services(const config::ServerConfig& cfg) {
+  limit::LimiterConfig lc;
+  lc.max_keys = cfg.rate_limits.max_keys;
+  limiter = std::make_unique<limit::LocalLimiter>(lc);
+  shared->limiter = limiter.get();
+  if (cfg.rate_limits.store != "local") {
+    limit::StoreConfig sc;
+    sc.url = cfg.rate_limits.store;
+    sc.key_prefix = cfg.rate_limits.key_prefix;
+    sc.timeout = cfg.rate_limits.store_timeout;
+    sc.on_failure = cfg.rate_limits.reject_on_store_failure ? limit::StoreConfig::OnFailure::reject
+                                                            : limit::StoreConfig::OnFailure::local;
+    sc.max_keys = cfg.rate_limits.max_keys;
+    for (auto& w : workers) {
+      w->set_redis(std::make_unique<limit::RedisStore>(w->ioc(), sc, *limiter, store_stats));
+    }
+    std::string why;
+    const auto url = limit::parse_redis_url(sc.url, &why);
+    log::info("rate limits shared through " + (url ? url->to_string() : sc.url) +
+              " (on failure: " + (cfg.rate_limits.reject_on_store_failure ? "reject" : "local") +
+              ")");
+  }
+
+  detect::BehaviourConfig bc;
+  bc.max_clients = cfg.detection.max_clients;
+  bc.html_only_pages = cfg.detection.html_only_pages;
+  bc.honeypot_paths = cfg.detection.honeypot_paths;
+  behaviour = std::make_unique<detect::BehaviourTracker>(bc);
+  if (cfg.detection.verify_dns) {
+    dns_workers = std::make_unique<detect::DnsWorkers>(2);
+    detect::VerifierConfig vc;
+    vc.timeout = cfg.detection.dns_timeout;
+    crawler_verifier = std::make_unique<detect::CrawlerVerifier>(vc, detect::system_resolver(),
+                                                                 dns_workers->executor());
+  }
+  if (!rotate_keys(cfg)) return false;
+  spent = std::make_unique<challenge::SpentSet>();
+  shared->services.crawlers = crawler_verifier.get();
+  shared->services.behaviour = behaviour.get();
+  shared->services.keys = keys.get();
+  shared->services.spent = spent.get();
   return true;
 }
 
@@ -194,6 +286,12 @@ void Server::Impl::start_worker_timers(Worker& w) {
           w.heartbeat.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
           const auto gen = shared->generation.load();
           w.pool().sweep(SteadyClock::now(), gen->runtime->config->timeouts.upstream_idle);
+          if (&w == workers.front().get() && limiter) {  // one worker publishes the gauges
+            const auto& ls = limiter->stats();
+            stats.limit_keys.set(static_cast<std::int64_t>(ls.keys.load(std::memory_order_relaxed)));
+            stats.limit_evictions.set(
+                static_cast<std::int64_t>(ls.evictions.load(std::memory_order_relaxed)));
+          }
           timer.expires_after(std::chrono::seconds(1));
           auto [ec] = co_await timer.async_wait(nothrow);
           if (ec) co_return;
@@ -373,6 +471,9 @@ bool Server::Impl::reload() {
         if (cfg.status.listen != initial_status)
           log::warning("status.listen changes need a restart");
         if (cfg.workers != initial_workers) log::warning("workers changes need a restart");
+        if (cfg.rate_limits.store != initial_store)
+          log::warning("rate_limits.store changes need a restart; still using " + initial_store);
+        if (!rotate_keys(cfg)) log::warning("challenge keys not reloaded; the old ones stay");
       }
     }
   }

@@ -25,7 +25,15 @@
 #include "bawwab/core/log.hpp"
 #include "bawwab/http/head_scan.hpp"
 #include "bawwab/http/replies.hpp"
+#include "bawwab/detect/behaviour.hpp"
+#include "bawwab/detect/tls_capture.hpp"
+#include "bawwab/detect/tls_fingerprint.hpp"
+#include "bawwab/detect/tls_hello.hpp"
+#include "bawwab/limit/key.hpp"
+#include "bawwab/limit/limiter.hpp"
+#include "bawwab/limit/redis_store.hpp"
 #include "bawwab/pipeline/phases.hpp"
+#include "bawwab/rules/signals.hpp"
 #include "worker.hpp"
 
 namespace bawwab::server {
@@ -240,8 +248,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     co_await close_connection();
   }
 
-  // TLS hello phase: handshake under the header deadline; records SNI and ALPN. (The detection
-  // issue adds the ClientHello fingerprint here.)
+  // TLS hello phase: handshake under the header deadline; records SNI, ALPN and the ClientHello's
+  // fingerprints (JA4, JA3, JA3N).
   asio::awaitable<bool> tls_hello() {
     const auto gen = shared_.generation.load();
     deadline_.arm(gen->runtime->config->timeouts.client_header);
@@ -259,6 +267,20 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       unsigned int alpn_len = 0;
       SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
       if (alpn != nullptr) client_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_len);
+      // The fingerprint of the raw ClientHello (captured by the msg callback: OpenSSL's own
+      // client-hello API drops GREASE and unknown extensions). Once per connection.
+      if (auto hello = detect::parse_client_hello(detect::captured_client_hello(ssl))) {
+        client_.ja4 = detect::ja4(*hello);
+        client_.ja3 = detect::ja3(*hello);
+        client_.ja3n = detect::ja3n(*hello);
+        detect::ClientHello stable = *hello;
+        std::erase_if(stable.extensions, [](std::uint16_t t) {
+          return t == 0x0015 || t == 0x0029 || t == 0x002a;  // padding, psk, early_data
+        });
+        client_.tls_binding = detect::ja4(stable);
+        client_.hello = std::make_shared<const detect::ClientHello>(std::move(*hello));
+      }
+      detect::clear_captured_client_hello(ssl);
     }
     co_return true;
   }
@@ -402,12 +424,44 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     const bool body_pending = !parser_->is_done();
     const bool head_request = parser_->get().method() == bhttp::verb::head;
 
-    // Deciding phases: pure, no I/O.
+    // Deciding phases: pure, no I/O (the state they consult is injected through Services).
+    const auto wall_now = std::chrono::system_clock::now();
+    const pipeline::Services& services = shared_.services;
     std::optional<http::LocalReply> local = pipeline::admit_request(ctx, rt);
     if (!local) {
-      pipeline::collect_signals(ctx, rt);
+      local = pipeline::serve_builtin(ctx, rt, services, wall_now);
+      if (local) count_verification(ctx);
+    }
+    std::chrono::milliseconds delay{0};
+    if (!local) {
+      if (ctx.pass_valid) shared_.stats.passes_accepted.inc();
+      pipeline::collect_signals(ctx, rt, services, SteadyClock::now());
       ctx.decision = pipeline::evaluate_rules(ctx, rt);
-      local = pipeline::act(ctx, ctx.decision);
+      pipeline::Plan plan = pipeline::act(ctx, rt, services, wall_now);
+      if (auto* check = std::get_if<pipeline::CheckLimits>(&plan)) {
+        plan = co_await check_limits(ctx, rt, *check);
+      }
+      count_decision(ctx, plan);
+      if (auto* respond = std::get_if<pipeline::Respond>(&plan)) {
+        local = std::move(respond->reply);
+        delay = respond->delay;
+      } else if (auto* forward = std::get_if<pipeline::Forward>(&plan)) {
+        delay = forward->delay;
+      } else if (std::holds_alternative<pipeline::Drop>(plan)) {
+        // Closed without a word (nginx's 444 in the log): for floods not worth an answer.
+        outcome.status = 444;
+        outcome.error = "dropped";
+        outcome.limit = ctx.limit_key;
+        shared_.stats.dropped.inc();
+        finish(ctx, outcome, cfg);
+        co_return false;
+      }
+      outcome.limit = ctx.limit_key;
+    }
+    if (delay.count() > 0) {  // a tarpit, or a rate limit's `delay`: hold the request
+      asio::steady_timer hold(worker_.ioc());
+      hold.expires_after(delay);
+      co_await hold.async_wait(nothrow);
     }
     if (local) {
       if (local->status == 400) shared_.stats.client_errors_bad_request.inc();
@@ -771,6 +825,14 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     // The head goes out together with the first piece of body (one write, not two): the
     // serializer writes whatever of the head is still pending before the body.
 
+    // robots.txt passing through teaches the behaviour table what the site disallows (signal
+    // behaviour.robots_violation). Plain bodies only, and bounded.
+    constexpr std::size_t kMaxRobots = 512 * 1024;
+    const bool learn_robots = shared_.services.behaviour != nullptr && status == 200 &&
+                              ctx.path == "/robots.txt" &&
+                              cres.find(bhttp::field::content_encoding) == cres.end();
+    std::string robots;
+
     auto& buf = *relay_;
     do {
       if (!resp_->is_done()) {
@@ -794,6 +856,9 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         cres.body().more = !resp_->is_done();
         if (cres.body().size == 0 && cres.body().more) continue;  // see relay_request_body
         if (cres.body().size == 0) cres.body().data = nullptr;
+        if (learn_robots && robots.size() + cres.body().size <= kMaxRobots) {
+          robots.append(static_cast<const char*>(buf.data()), cres.body().size);
+        }
       } else {
         cres.body().data = nullptr;
         cres.body().size = 0;
@@ -810,6 +875,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       }
     } while (!resp_->is_done() && !sr.is_done());  // Beast's relay condition
     deadline_.disarm();
+    if (learn_robots && resp_->is_done()) shared_.services.behaviour->set_robots(ctx.host, robots);
     co_return keep;
   }
 
@@ -852,6 +918,61 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   }
 
   // Log phase: always runs, whatever happened to the request.
+  // The limiter's verdict for each limit of the plan: the local table (synchronous), or Redis in
+  // fleet mode (asynchronous, with its own timeout and fallback).
+  asio::awaitable<pipeline::Plan> check_limits(pipeline::RequestContext& ctx,
+                                               const pipeline::Runtime& rt,
+                                               const pipeline::CheckLimits& check) {
+    const limit::KeyInput in = pipeline::limit_key_input(ctx);
+    std::vector<limit::Verdict> verdicts;
+    verdicts.reserve(check.limits.size());
+    for (const limit::LimitSpec* spec : check.limits) {
+      if (limit::RedisStore* redis = worker_.redis()) {
+        const limit::Key key = limit::make_key(*spec, in);
+        verdicts.push_back(co_await redis->check(*spec, key.printable, key.hash, SteadyClock::now()));
+        if (verdicts.back().fallback) shared_.stats.limit_store_fallbacks.inc();
+      } else {
+        verdicts.push_back(shared_.limiter->check(*spec, limit::key_hash(*spec, in), SteadyClock::now()));
+      }
+    }
+    co_return pipeline::apply_limits(ctx, rt, verdicts);
+  }
+
+  void count_verification(const pipeline::RequestContext& ctx) {
+    if (ctx.decision.source == "challenge_passed") shared_.stats.challenges_passed.inc();
+    else if (ctx.decision.source == "challenge_failed") shared_.stats.challenges_failed.inc();
+  }
+
+  void count_decision(const pipeline::RequestContext& ctx, const pipeline::Plan& plan) {
+    const rules::Decision& d = ctx.decision;
+    const std::size_t i = d.action.index();
+    (d.shadow ? shared_.stats.decisions_shadow : shared_.stats.decisions_enforced)[i]->inc();
+    for (const auto& hit : d.shadow ? decltype(d.shadow_hits){} : d.shadow_hits) {  // shadow rules
+      shared_.stats.decisions_shadow[hit.action.index()]->inc();
+    }
+    if (d.source == "threshold") shared_.stats.decided_by_threshold.inc();
+    const auto catalog = rules::signal_catalog();
+    for (const auto& sig : ctx.signals.list) {
+      // Signal names point into the catalogue: the index is the pointer difference.
+      for (std::size_t k = 0; k < catalog.size(); ++k) {
+        if (catalog[k].name.data() == sig.name.data()) {
+          shared_.stats.signals[k]->inc();
+          break;
+        }
+      }
+    }
+    if (!ctx.limit_key.empty()) {
+      if (ctx.limit_key.ends_with(":shadow")) shared_.stats.limit_shadow.inc();
+      else if (ctx.limit_key.ends_with(":delay")) shared_.stats.limit_delayed.inc();
+      else if (ctx.limit_key.ends_with(":reject")) shared_.stats.limit_rejected.inc();
+      else if (ctx.limit_key.ends_with(":ban")) shared_.stats.limit_banned.inc();
+    }
+    if (std::holds_alternative<rules::Challenge>(d.action) && !d.shadow &&
+        std::holds_alternative<pipeline::Respond>(plan)) {
+      shared_.stats.challenges_issued.inc();
+    }
+  }
+
   void finish(const pipeline::RequestContext& ctx, const pipeline::Outcome& outcome,
               const config::ServerConfig& /*cfg*/) {
     const auto now = SteadyClock::now();

@@ -1,10 +1,18 @@
 #include "bawwab/server/stats.hpp"
 
+#include "bawwab/rules/signals.hpp"
+
 namespace bawwab::server {
 
 namespace {
 constexpr const char* kRequests = "bawwab_requests_total";
 constexpr const char* kRequestsHelp = "Requests answered, by status class.";
+constexpr const char* kDecisions = "bawwab_decisions_total";
+constexpr const char* kDecisionsHelp = "Rule decisions, by terminal action and mode.";
+constexpr const char* kLimits = "bawwab_rate_limit_verdicts_total";
+constexpr const char* kLimitsHelp = "Rate-limit verdicts other than a pass.";
+constexpr const char* kChallenges = "bawwab_challenges_total";
+constexpr const char* kChallengesHelp = "Challenge pages served and redeemed.";
 }  // namespace
 
 ServerStats::ServerStats(status::Registry& r)
@@ -61,7 +69,40 @@ ServerStats::ServerStats(status::Registry& r)
       config_generation(
           r.gauge("bawwab_config_generation", "Generation of the configuration in use.")),
       session_exceptions(r.counter("bawwab_session_exceptions_total",
-                                   "Connections ended by an unexpected exception (a bug).")) {}
+                                   "Connections ended by an unexpected exception (a bug).")),
+      decisions_enforced{},
+      decisions_shadow{},
+      decided_by_threshold(r.counter("bawwab_decisions_by_threshold_total",
+                                     "Decisions taken by the score thresholds (no rule decided).")),
+      dropped(r.counter("bawwab_connections_dropped_total",
+                        "Connections closed without an answer by a block: drop rule.")),
+      limit_delayed(r.counter(kLimits, kLimitsHelp, {{"verdict", "delay"}})),
+      limit_rejected(r.counter(kLimits, kLimitsHelp, {{"verdict", "reject"}})),
+      limit_banned(r.counter(kLimits, kLimitsHelp, {{"verdict", "ban"}})),
+      limit_shadow(r.counter(kLimits, kLimitsHelp, {{"verdict", "shadow"}})),
+      limit_store_fallbacks(r.counter("bawwab_rate_limit_store_fallbacks_total",
+                                      "Checks decided by on_store_failure (Redis down or slow).")),
+      limit_keys(r.gauge("bawwab_rate_limit_keys", "Keys in the local rate-limit tables.")),
+      limit_evictions(r.gauge("bawwab_rate_limit_evictions",
+                              "Keys evicted from full local rate-limit tables (since start).")),
+      challenges_issued(r.counter(kChallenges, kChallengesHelp, {{"result", "issued"}})),
+      challenges_passed(r.counter(kChallenges, kChallengesHelp, {{"result", "passed"}})),
+      challenges_failed(r.counter(kChallenges, kChallengesHelp, {{"result", "failed"}})),
+      passes_accepted(r.counter("bawwab_challenge_passes_accepted_total",
+                                "Requests carrying a valid challenge pass.")) {
+  static constexpr std::array<const char*, 5> kActions = {"allow", "block", "challenge",
+                                                          "rate_limit", "tarpit"};
+  for (std::size_t i = 0; i < kActions.size(); ++i) {
+    decisions_enforced[i] =
+        &r.counter(kDecisions, kDecisionsHelp, {{"action", kActions[i]}, {"mode", "enforce"}});
+    decisions_shadow[i] =
+        &r.counter(kDecisions, kDecisionsHelp, {{"action", kActions[i]}, {"mode", "shadow"}});
+  }
+  for (const auto& info : rules::signal_catalog()) {
+    signals.push_back(&r.counter("bawwab_signals_total", "Requests that showed a signal.",
+                                 {{"signal", std::string(info.name)}}));
+  }
+}
 
 void ServerStats::count_request(unsigned status) noexcept {
   const unsigned c = status / 100;

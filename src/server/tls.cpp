@@ -1,5 +1,7 @@
 #include "bawwab/server/tls.hpp"
 
+#include "bawwab/detect/tls_capture.hpp"
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -121,6 +123,7 @@ std::unique_ptr<ssl::context> load_one(const config::TlsCertificate& cert, std::
     return nullptr;
   }
   SSL_CTX_set_alpn_select_cb(native, on_alpn, nullptr);
+  detect::enable_client_hello_capture(native);  // for the TLS fingerprint (detect/tls_capture)
   return ctx;
 }
 

@@ -13,6 +13,9 @@
 
 #include "bawwab/accesslog/access_log.hpp"
 #include "bawwab/core/snapshot.hpp"
+#include "bawwab/limit/limiter.hpp"
+#include "bawwab/limit/redis_store.hpp"
+#include "bawwab/pipeline/phases.hpp"
 #include "bawwab/proxy/upstream.hpp"
 #include "bawwab/server/generation.hpp"
 #include "bawwab/server/stats.hpp"
@@ -42,6 +45,9 @@ struct SharedState {
   accesslog::AccessLog* access_log = nullptr;  // null: access log off
   ConnectionGate gate;
   std::atomic<std::uint64_t> next_request_id{1};
+  // Long-lived detection and challenge state (owned by the server; see pipeline::Services).
+  pipeline::Services services;
+  limit::LocalLimiter* limiter = nullptr;  // never null once serving
 };
 
 // What a worker needs from a live session: graceful stop closes idle keep-alive connections at
@@ -61,6 +67,9 @@ class Worker {
   boost::asio::io_context& ioc() { return ioc_; }
   SharedState& shared() { return shared_; }
   proxy::ConnectionPool& pool() { return pool_; }
+  // Fleet mode: this worker's Redis connection for rate limits; null in local mode.
+  limit::RedisStore* redis() { return redis_.get(); }
+  void set_redis(std::unique_ptr<limit::RedisStore> r) { redis_ = std::move(r); }
 
   // Runs on this worker's thread only.
   void add(SessionHandle* s) { sessions_.insert(s); }
@@ -81,6 +90,7 @@ class Worker {
   SharedState& shared_;
   boost::asio::io_context ioc_{1};
   proxy::ConnectionPool pool_;
+  std::unique_ptr<limit::RedisStore> redis_;
   std::unordered_set<SessionHandle*> sessions_;
   bool draining_ = false;
 };

@@ -87,6 +87,38 @@ struct AccessLogConfig {
   std::size_t queue_lines = 65'536;  // when full, lines are dropped and counted
 };
 
+// Where rate-limit state lives (the limits themselves are defined in rule files).
+struct RateLimitConfig {
+  std::string store = "local";  // "local", or redis://[:password@]host:port[/db] (fleet mode)
+  std::string key_prefix = "bawwab:";          // Redis key prefix
+  Millis store_timeout{50};                    // per check; then on_store_failure applies
+  bool reject_on_store_failure = false;        // on_store_failure: local (default) | reject
+  std::uint64_t max_keys = 1'000'000;          // per limit, local table; LRU beyond it
+  bool draft_headers = true;                   // RateLimit-Policy / RateLimit on 429s
+};
+
+// The detection phase's settings (the signals' weights live in rule files).
+struct DetectionConfig {
+  std::vector<std::string> honeypot_paths;  // paths only a machine follows; a hit flags the client
+  unsigned html_only_pages = 8;             // pages without one asset before behaviour.html_only
+  std::uint64_t max_clients = 200'000;      // behaviour table size (LRU beyond it)
+  bool verify_dns = true;                   // reverse+forward DNS for claimed crawlers
+  Millis dns_timeout{2'000};
+};
+
+// The challenge pages and their pass cookie.
+struct ChallengeConfig {
+  std::string key_file;  // HMAC keys (created if missing); "" = in memory, lost on restart
+  std::string contact;   // shown on every challenge page (address or URL)
+  std::string site_name;
+  std::string lang = "ar";
+  std::string dir = "rtl";
+  Seconds pass_ttl{86'400};
+  unsigned min_difficulty = 14;  // leading zero bits of the proof of work, by score
+  unsigned max_difficulty = 20;
+  std::string cookie_name = "bawwab_pass";
+};
+
 struct ServerConfig {
   std::string source;  // file it came from ("<command line>" when only flags were given)
   unsigned workers = 0;  // 0 = auto (one per core)
@@ -100,7 +132,10 @@ struct ServerConfig {
   AccessLogConfig access_log;
   log::Level log_level = log::Level::info;
   std::string via = "bawwab";        // pseudonym in the Via header we add
-  std::vector<std::string> rules;    // rule files, directories or globs (the rules issue)
+  std::vector<std::string> rules;    // rule files, directories or globs (rules/README.md)
+  RateLimitConfig rate_limits;
+  DetectionConfig detection;
+  ChallengeConfig challenge;
 };
 
 }  // namespace bawwab::config

@@ -5,15 +5,56 @@
 // sockets (tests/unit/pipeline).
 #include <boost/beast/http/message.hpp>
 
+#include <chrono>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <variant>
+#include <vector>
 
 #include "bawwab/accesslog/access_log.hpp"
+#include "bawwab/core/snapshot.hpp"
 #include "bawwab/http/replies.hpp"
 #include "bawwab/pipeline/request_context.hpp"
 #include "bawwab/pipeline/runtime.hpp"
 
+namespace bawwab::detect {
+class CrawlerVerifier;
+class BehaviourTracker;
+}  // namespace bawwab::detect
+namespace bawwab::challenge {
+class KeyRing;
+class SpentSet;
+}  // namespace bawwab::challenge
+namespace bawwab::limit {
+struct Verdict;
+struct KeyInput;
+}  // namespace bawwab::limit
+
 namespace bawwab::pipeline {
+
+// Long-lived state the deciding phases consult and update, owned by the server (one per process)
+// and thread-safe. Injected like the clock: a null member is skipped (explain, replay, tests).
+struct Services {
+  detect::CrawlerVerifier* crawlers = nullptr;    // verified-crawler cache (async DNS behind it)
+  detect::BehaviourTracker* behaviour = nullptr;  // per-client behaviour table
+  const Snapshot<challenge::KeyRing>* keys = nullptr;  // challenge HMAC keys (rotating)
+  challenge::SpentSet* spent = nullptr;           // redeemed challenges (no replays)
+};
+
+// What the session does after the action phase.
+struct Forward {  // go upstream
+  std::chrono::milliseconds delay{0};  // rate limit `delay`: hold the request this long first
+};
+struct Respond {  // answer locally (after `delay`: a tarpit)
+  http::LocalReply reply;
+  std::chrono::milliseconds delay{0};
+};
+struct Drop {};  // close the connection without an answer
+struct CheckLimits {  // consult the limiter (local or Redis), then apply_limits()
+  std::vector<const limit::LimitSpec*> limits;
+};
+using Plan = std::variant<Forward, Respond, Drop, CheckLimits>;
 
 // Request head: validates the parsed head (framing, Host, method), resolves the client IP through
 // trusted proxies, computes authority/host/origin-form target, answers HTTPS redirects on plain
@@ -21,15 +62,40 @@ namespace bawwab::pipeline {
 // never an open proxy).
 std::optional<http::LocalReply> admit_request(RequestContext& ctx, const Runtime& rt);
 
-// Signals: named values for the rules (filled by the detection issue; none yet).
-void collect_signals(RequestContext& ctx, const Runtime& rt);
+// Splits ctx.target into the normalised path (ctx.path) and the query (ctx.query). Part of
+// admit_request; exposed for `bawwab replay`, which rebuilds contexts from log lines.
+void split_target(RequestContext& ctx);
 
-// Rules: the pinned rule set decides. First terminal action wins; default allow.
-rules::Decision evaluate_rules(const RequestContext& ctx, const Runtime& rt);
+// Built-in endpoints that bawwab answers itself before any rule: the challenge verification
+// path. Also checks the challenge pass cookie (ctx.pass_valid / pass_invalid).
+std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime& rt,
+                                              const Services& services,
+                                              std::chrono::system_clock::time_point wall_now);
 
-// Action: turns the decision into a local reply, or nothing to go upstream. Shadow decisions
-// never reply.
-std::optional<http::LocalReply> act(const RequestContext& ctx, const rules::Decision& decision);
+// Signals: user-agent classes, header consistency, TLS fingerprint, verified crawlers, behaviour,
+// and the score they add up to (detect/detector.hpp).
+void collect_signals(RequestContext& ctx, const Runtime& rt, const Services& services,
+                     TimePoint now);
+
+// What the rules see of the request: views into ctx (valid while ctx lives).
+rules::RequestView request_view(const RequestContext& ctx);
+
+// Rules: the pinned rule set decides. First terminal action wins; then the score thresholds;
+// default allow. `trace` (for `bawwab explain`) receives one entry per rule looked at.
+rules::Decision evaluate_rules(const RequestContext& ctx, const Runtime& rt,
+                               rules::Trace* trace = nullptr);
+
+// Action: turns the decision into a plan: forward, a local reply (block page, challenge page),
+// a tarpit, a dropped connection, or a limiter check. Shadow decisions always forward.
+Plan act(const RequestContext& ctx, const Runtime& rt, const Services& services,
+         std::chrono::system_clock::time_point wall_now);
+
+// What a limit's key is made of, for this request.
+limit::KeyInput limit_key_input(const RequestContext& ctx);
+
+// The limiter's verdicts (one per limit of the CheckLimits plan, same order) become the plan:
+// the strictest wins; shadow verdicts are only logged.
+Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit::Verdict> verdicts);
 
 // Upstream: turns the client's head into the head sent to the origin (hop-by-hop removed,
 // forwarding headers set, origin-form target, HTTP/1.1), in place: `head` is normally the parsed
@@ -50,6 +116,7 @@ struct Outcome {
   std::optional<double> upstream_ms;
   std::string upstream;  // server url
   std::string error;     // short reason, "" when none
+  std::string limit;     // the limit that refused or delayed, "" when none
 };
 
 // Log: always runs, on every path, including requests refused before the head was complete

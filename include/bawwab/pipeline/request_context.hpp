@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,11 @@
 #include "bawwab/core/clock.hpp"
 #include "bawwab/core/net.hpp"
 #include "bawwab/rules/rule_set.hpp"
+#include "bawwab/rules/signals.hpp"
+
+namespace bawwab::detect {
+struct ClientHello;
+}
 
 namespace bawwab::pipeline {
 
@@ -27,11 +33,16 @@ struct ClientInfo {
   bool tls = false;
   std::string sni;  // TLS server name, if any
   std::string alpn;
-};
-
-// Named values produced by the signals phase for the rules phase (the detection issue fills it).
-struct Signals {
-  std::vector<std::string> names;
+  // The TLS hello phase: the parsed ClientHello and its fingerprints (empty on plain HTTP, or when
+  // the hello could not be captured or parsed).
+  std::shared_ptr<const detect::ClientHello> hello;
+  std::string ja4;
+  std::string ja3;
+  std::string ja3n;
+  // What challenge passes are bound to: JA4 without the extensions a resumed or padded hello adds
+  // or drops (padding, pre_shared_key, early_data), so one browser keeps one value across
+  // session resumption while another TLS stack still gets another.
+  std::string tls_binding;
 };
 
 struct RequestContext {
@@ -49,9 +60,17 @@ struct RequestContext {
   std::string host;       // lower-cased, without port
   std::string target;     // origin-form target forwarded upstream
   const config::UpstreamGroup* upstream = nullptr;  // the site's group (points into the pinned config)
+  std::string path;   // normalised path (rules::normalize_path): what rules match
+  std::string query;  // raw query string, without '?'
 
-  Signals signals;          // signals phase
+  // The challenge pass cookie, checked before the signals (challenge::PassCheck as an int, to
+  // keep this header light): 0 = absent.
+  bool pass_valid = false;
+  bool pass_invalid = false;
+
+  rules::Signals signals;    // signals phase
   rules::Decision decision;  // rules phase
+  std::string limit_key;     // the key of the limit that refused or delayed (for the log)
 };
 
 }  // namespace bawwab::pipeline

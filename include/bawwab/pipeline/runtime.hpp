@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "bawwab/challenge/config.hpp"
 #include "bawwab/config/config.hpp"
 #include "bawwab/rules/rule_set.hpp"
 
@@ -13,10 +14,14 @@ namespace bawwab::pipeline {
 struct Runtime {
   std::shared_ptr<const config::ServerConfig> config;
   rules::RuleSetPtr rules;
+  challenge::ChallengeConfig challenge;  // from config.challenge (challenge_config_from)
   std::uint64_t generation = 0;  // 1 at start, +1 per successful reload
   std::chrono::system_clock::time_point loaded_at{};
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;
+
+// The challenge module's settings from the server config's `challenge:` section.
+challenge::ChallengeConfig challenge_config_from(const config::ServerConfig& cfg);
 
 }  // namespace bawwab::pipeline

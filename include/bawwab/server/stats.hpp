@@ -2,6 +2,7 @@
 // The server's counters, declared once (no string lookups per request). Thread-safe: every member
 // is a lock-free metric owned by the registry.
 #include <array>
+#include <vector>
 
 #include "bawwab/status/metrics.hpp"
 
@@ -33,6 +34,28 @@ struct ServerStats {
   status::Counter& reloads_failed;
   status::Gauge& config_generation;
   status::Counter& session_exceptions;
+
+  // Decisions, by terminal action (rules::Action's index: allow, block, challenge, rate_limit,
+  // tarpit), enforced or shadow (logged only).
+  std::array<status::Counter*, 5> decisions_enforced;
+  std::array<status::Counter*, 5> decisions_shadow;
+  status::Counter& decided_by_threshold;
+  status::Counter& dropped;
+  // Rate limits: verdicts that were not a pass.
+  status::Counter& limit_delayed;
+  status::Counter& limit_rejected;
+  status::Counter& limit_banned;
+  status::Counter& limit_shadow;
+  status::Counter& limit_store_fallbacks;
+  status::Gauge& limit_keys;
+  status::Gauge& limit_evictions;
+  // Challenges.
+  status::Counter& challenges_issued;
+  status::Counter& challenges_passed;
+  status::Counter& challenges_failed;
+  status::Counter& passes_accepted;
+  // Signals seen, one counter per catalogue entry (rules::signal_catalog() order).
+  std::vector<status::Counter*> signals;
 
   void count_request(unsigned status) noexcept;
 };

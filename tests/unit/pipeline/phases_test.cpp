@@ -4,6 +4,7 @@
 #include <string>
 #include <variant>
 
+#include "bawwab/limit/limiter.hpp"
 #include "bawwab/pipeline/phases.hpp"
 #include "support/context_builder.hpp"
 
@@ -328,31 +329,109 @@ TEST_CASE("admit_request: redirect_https never writes an invalid Location",
 
 TEST_CASE("signals, rules and action with the empty rule set", "[pipeline][rules]") {
   const auto rt = test::runtime(routing_config());
+  const auto req = test::request("GET /a/../b//c?x=1 HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx = test::context(req);
+  REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+  CHECK(ctx.path == "/b/c");  // normalised for the rules
+  CHECK(ctx.query == "x=1");
+
+  pipeline::collect_signals(ctx, rt, pipeline::Services{}, bawwab::TimePoint{});
+  CHECK_FALSE(ctx.signals.has("ua.ai_crawler"));
+
+  ctx.decision = pipeline::evaluate_rules(ctx, rt);
+  CHECK(std::holds_alternative<rules::Allow>(ctx.decision.action));
+  CHECK(ctx.decision.rule_id.empty());
+  CHECK_FALSE(ctx.decision.shadow);
+  const auto now = std::chrono::system_clock::time_point{};
+
+  SECTION("Allow goes upstream") {
+    CHECK(std::holds_alternative<pipeline::Forward>(pipeline::act(ctx, rt, {}, now)));
+  }
+  SECTION("Block replies with its status; drop closes") {
+    ctx.decision.action = rules::Block{403, "", false};
+    auto plan = pipeline::act(ctx, rt, {}, now);
+    REQUIRE(std::holds_alternative<pipeline::Respond>(plan));
+    CHECK(std::get<pipeline::Respond>(plan).reply.status == 403);
+    ctx.decision.action = rules::Block{403, "", true};
+    CHECK(std::holds_alternative<pipeline::Drop>(pipeline::act(ctx, rt, {}, now)));
+  }
+  SECTION("Tarpit replies after its delay") {
+    ctx.decision.action = rules::Tarpit{std::chrono::milliseconds(1500), 403};
+    auto plan = pipeline::act(ctx, rt, {}, now);
+    REQUIRE(std::holds_alternative<pipeline::Respond>(plan));
+    CHECK(std::get<pipeline::Respond>(plan).delay == std::chrono::milliseconds(1500));
+  }
+  SECTION("a shadow Block only logs") {
+    ctx.decision.action = rules::Block{};
+    ctx.decision.shadow = true;
+    CHECK(std::holds_alternative<pipeline::Forward>(pipeline::act(ctx, rt, {}, now)));
+  }
+  SECTION("robots.txt and verified crawlers are never challenged") {
+    ctx.decision.action = rules::Challenge{};
+    ctx.path = "/robots.txt";
+    CHECK(std::holds_alternative<pipeline::Forward>(pipeline::act(ctx, rt, {}, now)));
+    ctx.path = "/articles/x";
+    ctx.signals.add("crawler.verified", "googlebot", 0);
+    CHECK(std::holds_alternative<pipeline::Forward>(pipeline::act(ctx, rt, {}, now)));
+  }
+  SECTION("a valid pass is not challenged again") {
+    ctx.decision.action = rules::Challenge{};
+    ctx.pass_valid = true;
+    CHECK(std::holds_alternative<pipeline::Forward>(pipeline::act(ctx, rt, {}, now)));
+  }
+}
+
+TEST_CASE("limiter verdicts become the plan: strictest wins, shadow only logs",
+          "[pipeline][limits]") {
+  const auto rt = test::runtime(routing_config());
   const auto req = test::request("GET / HTTP/1.1", {{"Host", "news.example"}});
   auto ctx = test::context(req);
   REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+  bawwab::limit::LimitSpec spec;
+  spec.name = "per-ip";
+  spec.count = 10;
+  spec.burst = 5;
+  bawwab::limit::Verdict pass;
+  pass.spec = &spec;
+  bawwab::limit::Verdict reject = pass;
+  reject.kind = bawwab::limit::Verdict::Kind::reject;
+  reject.retry_after = std::chrono::milliseconds(1500);
+  bawwab::limit::Verdict delay = pass;
+  delay.kind = bawwab::limit::Verdict::Kind::delay;
+  delay.wait = std::chrono::milliseconds(250);
 
-  pipeline::collect_signals(ctx, rt);
-  CHECK(ctx.signals.names.empty());
-
-  const auto decision = pipeline::evaluate_rules(ctx, rt);
-  CHECK(std::holds_alternative<rules::Allow>(decision.action));
-  CHECK(decision.rule_id.empty());
-  CHECK_FALSE(decision.shadow);
-
-  SECTION("Allow goes upstream") { CHECK_FALSE(pipeline::act(ctx, decision)); }
-  SECTION("Block replies with its status") {
-    const rules::Decision block{rules::Block{403}, "r1", false};
-    const auto reply = pipeline::act(ctx, block);
-    REQUIRE(reply);
-    CHECK(reply->status == 403);
-    const rules::Decision limit{rules::Block{429}, "r2", false};
-    REQUIRE(pipeline::act(ctx, limit));
-    CHECK(pipeline::act(ctx, limit)->status == 429);
+  SECTION("all pass: forward") {
+    const std::vector<bawwab::limit::Verdict> v{pass, pass};
+    CHECK(std::holds_alternative<pipeline::Forward>(pipeline::apply_limits(ctx, rt, v)));
+    CHECK(ctx.limit_key.empty());
   }
-  SECTION("a shadow Block only logs") {
-    const rules::Decision shadow{rules::Block{403}, "r1", true};
-    CHECK_FALSE(pipeline::act(ctx, shadow));
+  SECTION("a reject: 429 with Retry-After rounded up and the draft headers") {
+    const std::vector<bawwab::limit::Verdict> v{pass, reject, delay};
+    auto plan = pipeline::apply_limits(ctx, rt, v);
+    REQUIRE(std::holds_alternative<pipeline::Respond>(plan));
+    const auto& reply = std::get<pipeline::Respond>(plan).reply;
+    CHECK(reply.status == 429);
+    auto header = [&](std::string_view n) {
+      for (const auto& [k, val] : reply.headers)
+        if (k == n) return val;
+      return std::string();
+    };
+    CHECK(header("Retry-After") == "2");
+    CHECK(header("RateLimit-Policy").find("\"per-ip\"") != std::string::npos);
+    CHECK(header("RateLimit").find("per-ip") != std::string::npos);
+    CHECK(ctx.limit_key == "per-ip:reject");
+  }
+  SECTION("a delay: forward after the wait") {
+    const std::vector<bawwab::limit::Verdict> v{pass, delay};
+    auto plan = pipeline::apply_limits(ctx, rt, v);
+    REQUIRE(std::holds_alternative<pipeline::Forward>(plan));
+    CHECK(std::get<pipeline::Forward>(plan).delay == std::chrono::milliseconds(250));
+  }
+  SECTION("a shadow reject: forward, logged") {
+    reject.shadow = true;
+    const std::vector<bawwab::limit::Verdict> v{pass, reject};
+    CHECK(std::holds_alternative<pipeline::Forward>(pipeline::apply_limits(ctx, rt, v)));
+    CHECK(ctx.limit_key == "per-ip:reject:shadow");
   }
 }
 
