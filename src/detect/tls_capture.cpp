@@ -14,15 +14,15 @@ namespace {
 // the SSL is freed: its presence is what says "the first ClientHello has been seen".
 using Captured = std::string;
 
-void free_captured(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/,
-                   long /*argl*/, void* /*argp*/) {
+void free_captured(void* /*parent*/, void* ptr, CRYPTO_EX_DATA* /*ad*/, int /*idx*/, long /*argl*/,
+                   void* /*argp*/) {
   delete static_cast<Captured*>(ptr);
 }
 
 // SSL_dup copies ex_data pointers unless a dup function says otherwise; the duplicate must not
 // share (and later double-free) our copy, and it has seen no ClientHello of its own.
-int dup_captured(CRYPTO_EX_DATA* /*to*/, const CRYPTO_EX_DATA* /*from*/, void** from_d,
-                 int /*idx*/, long /*argl*/, void* /*argp*/) {
+int dup_captured(CRYPTO_EX_DATA* /*to*/, const CRYPTO_EX_DATA* /*from*/, void** from_d, int /*idx*/,
+                 long /*argl*/, void* /*argp*/) {
   *from_d = nullptr;
   return 1;
 }
@@ -50,8 +50,8 @@ void on_message(int write_p, int /*version*/, int content_type, const void* buf,
   if (bytes[0] != SSL3_MT_CLIENT_HELLO) return;
   const int idx = ex_index();
   if (SSL_get_ex_data(ssl, idx) != nullptr) return;  // not the first ClientHello
-  auto* c = new Captured(reinterpret_cast<const char*>(bytes),
-                         std::min(len, kMaxCapturedClientHello));
+  auto* c =
+      new Captured(reinterpret_cast<const char*>(bytes), std::min(len, kMaxCapturedClientHello));
   if (SSL_set_ex_data(ssl, idx, c) != 1) delete c;  // out of memory: no fingerprint, no leak
 }
 

@@ -188,9 +188,8 @@ std::string ja4_impl(const ClientHello& h, char transport, Order order, Form for
   std::string out = ja4_a(h, transport, l.ciphers.size(), l.extensions.size());
   if (order == Order::sorted) {
     std::sort(l.ciphers.begin(), l.ciphers.end());
-    std::erase_if(l.extensions, [](std::uint16_t t) {
-      return t == tls_ext::server_name || t == tls_ext::alpn;
-    });
+    std::erase_if(l.extensions,
+                  [](std::uint16_t t) { return t == tls_ext::server_name || t == tls_ext::alpn; });
     std::sort(l.extensions.begin(), l.extensions.end());
   }
 
@@ -262,8 +261,6 @@ std::string ja4_ro(const ClientHello& hello, char transport) {
 std::string ja3_string(const ClientHello& hello) { return ja3_impl(hello, false); }
 std::string ja3n_string(const ClientHello& hello) { return ja3_impl(hello, true); }
 std::string ja3(const ClientHello& hello) { return digest_hex(md5_md(), ja3_string(hello), 32); }
-std::string ja3n(const ClientHello& hello) {
-  return digest_hex(md5_md(), ja3n_string(hello), 32);
-}
+std::string ja3n(const ClientHello& hello) { return digest_hex(md5_md(), ja3n_string(hello), 32); }
 
 }  // namespace bawwab::detect

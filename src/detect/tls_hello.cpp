@@ -275,15 +275,14 @@ Result<ClientHello> parse_records(std::span<const std::uint8_t> bytes) {
       std::uint32_t mlen = 0;
       if (!m.u8(mtype)) return TlsHelloErrc::truncated;
       if (mtype != kClientHello) return TlsHelloErrc::not_client_hello;
-      if (m.u24(mlen) && kHandshakeHeader + mlen <= fragment.size())
-        return parse_message(fragment);
+      if (m.u24(mlen) && kHandshakeHeader + mlen <= fragment.size()) return parse_message(fragment);
     }
     if (first && !fragment.empty() && fragment[0] != kClientHello)
       return TlsHelloErrc::not_client_hello;
     joined.insert(joined.end(), fragment.begin(), fragment.end());
     if (need == 0 && joined.size() >= kHandshakeHeader)
-      need = kHandshakeHeader + ((std::size_t{joined[1]} << 16) | (std::size_t{joined[2]} << 8) |
-                                 joined[3]);
+      need = kHandshakeHeader +
+             ((std::size_t{joined[1]} << 16) | (std::size_t{joined[2]} << 8) | joined[3]);
     if (need != 0 && joined.size() >= need) return parse_message(joined);
     if (avail < len) return TlsHelloErrc::truncated;
     r.skip(avail);

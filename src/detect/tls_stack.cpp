@@ -22,9 +22,9 @@ constexpr bool is_tls13_suite(std::uint16_t c) noexcept { return c >= 0x1301 && 
 
 // Chrome's cipher list since Chrome 93 (after it dropped 3DES), GREASE removed: the research
 // file's Chrome vector and our Chromium 156 recording both send exactly this.
-constexpr std::array<std::uint16_t, 15> kChromeCiphers = {
-    0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9,
-    0xcca8, 0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035};
+constexpr std::array<std::uint16_t, 15> kChromeCiphers = {0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f,
+                                                          0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+                                                          0xc014, 0x009c, 0x009d, 0x002f, 0x0035};
 
 bool chrome_cipher_list(const ClientHello& h) noexcept {
   std::size_t i = 0;
@@ -108,8 +108,7 @@ TlsStackGuess classify_tls_stack(const ClientHello& h) noexcept {
   return grease ? classify_grease(h) : classify_no_grease(h);
 }
 
-std::optional<std::string> tls_ua_mismatch(const ClientHello& hello,
-                                           std::string_view user_agent) {
+std::optional<std::string> tls_ua_mismatch(const ClientHello& hello, std::string_view user_agent) {
   const BrowserClaim claim = parse_browser_claim(user_agent);
   if (!claim.known()) return std::nullopt;
   if (claim.family == BrowserClaim::safari && !apple_platform(user_agent)) return std::nullopt;

@@ -122,6 +122,7 @@ struct Server::Impl {
   asio::awaitable<void> drain();
   void start_worker_timers(Worker& w);
   void start_watchdog();
+  void start_key_rotation();
   json::object status_document();
 };
 
@@ -300,6 +301,27 @@ void Server::Impl::start_worker_timers(Worker& w) {
       asio::detached);
 }
 
+// The challenge key file rotates only when read: once an hour is enough for weekly rotation and
+// for dropping keys whose tokens have all expired.
+void Server::Impl::start_key_rotation() {
+  asio::co_spawn(
+      main_ioc,
+      [this]() -> asio::awaitable<void> {
+        asio::steady_timer timer(main_ioc);
+        for (;;) {
+          timer.expires_after(std::chrono::hours(1));
+          auto [ec] = co_await timer.async_wait(nothrow);
+          if (ec || stopping.load()) co_return;
+          std::lock_guard lock(reload_mutex);
+          const auto gen = shared->generation.load();
+          if (!rotate_keys(*gen->runtime->config)) {
+            log::warning("challenge keys not rotated; the current ones stay");
+          }
+        }
+      },
+      asio::detached);
+}
+
 void Server::Impl::start_watchdog() {
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
@@ -402,6 +424,7 @@ int Server::Impl::run() {
   wait_hup();
   wait_usr1();
   start_watchdog();
+  start_key_rotation();
   notify("READY=1");
   log::info("ready");
 

@@ -38,8 +38,8 @@ std::vector<std::uint8_t> to_records(std::string_view msg, std::size_t fragment)
   std::vector<std::uint8_t> out;
   for (std::size_t at = 0; at < msg.size(); at += fragment) {
     const std::size_t n = std::min(fragment, msg.size() - at);
-    out.insert(out.end(), {22, 3, 1, static_cast<std::uint8_t>(n >> 8),
-                           static_cast<std::uint8_t>(n)});
+    out.insert(out.end(),
+               {22, 3, 1, static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)});
     out.insert(out.end(), msg.begin() + static_cast<std::ptrdiff_t>(at),
                msg.begin() + static_cast<std::ptrdiff_t>(at + n));
   }
@@ -66,8 +66,9 @@ void check_fingerprints(const ClientHello& h) {
   const auto guess = bawwab::detect::classify_tls_stack(h);
   FUZZ_CHECK(!guess.evidence.empty());
   (void)bawwab::detect::tls_ua_mismatch(
-      h, "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "Chrome/120.0.0.0 Safari/537.36");
+      h,
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.0.0 Safari/537.36");
 }
 
 }  // namespace

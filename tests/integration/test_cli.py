@@ -62,7 +62,10 @@ class Cli(ProxyTestCase):
         for name in ("bawwab.yaml", "demo.yaml"):
             path = os.path.join(SOURCE_DIR, "config", name)
             self.assertTrue(os.path.exists(path), "missing " + path)
-            p = run_cli(["check", "--config", path])
+            # bawwab.yaml names the installed rules (/etc/bawwab/rules/): check it with the
+            # repository's copy in their place.
+            rules = ["--rules", os.path.join(SOURCE_DIR, "rules", "default.yaml")]
+            p = run_cli(["check", "--config", path] + (rules if name == "bawwab.yaml" else []))
             self.assertEqual(p.returncode, 0, "%s: %s" % (name, p.stdout + p.stderr))
 
     def test_check_reports_every_problem_with_position(self):
@@ -178,8 +181,32 @@ class Demo(ProxyTestCase):
         self.assertTrue(any(":%d" % demo.port in u for u in urls),
                         "demo does not print the URL to open:\n" + out)
         base = demo.url("")
+        # The demo runs the shipped rules: python-requests' own UA is refused, so this client
+        # sends what Chromium sends to http://127.0.0.1, in its order.
+        bot = requests.get(base + "/", timeout=10)
+        self.assertEqual(bot.status_code, 403, "python-requests' UA is not refused by the demo")
+        gpt = requests.get(base + "/", headers={"User-Agent": "GPTBot/1.2"}, timeout=10)
+        self.assertEqual(gpt.status_code, 403)
         s = requests.Session()
         self.addCleanup(s.close)
+        s.headers.clear()
+        s.headers.update([
+            ("Connection", "keep-alive"),
+            ("sec-ch-ua", '"Chromium";v="130", "Google Chrome";v="130", "Not?A_Brand";v="99"'),
+            ("sec-ch-ua-mobile", "?0"),
+            ("sec-ch-ua-platform", '"Linux"'),
+            ("Upgrade-Insecure-Requests", "1"),
+            ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                           "Chrome/130.0.0.0 Safari/537.36"),
+            ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
+                       "image/webp,image/apng,*/*;q=0.8"),
+            ("Sec-Fetch-Site", "none"),
+            ("Sec-Fetch-Mode", "navigate"),
+            ("Sec-Fetch-User", "?1"),
+            ("Sec-Fetch-Dest", "document"),
+            ("Accept-Encoding", "gzip, deflate"),
+            ("Accept-Language", "ar,en-US;q=0.9,en;q=0.8"),
+        ])
         r = s.get(base + "/", timeout=10)
         self.assertEqual(r.status_code, 200, r.text[:500])
         r.encoding = "utf-8"

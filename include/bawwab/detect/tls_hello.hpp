@@ -4,7 +4,6 @@
 // not know (ALPS, compress_certificate, ECH...), which makes Chrome's fingerprint wrong
 // (research §2.4), so we parse the bytes captured by detect/tls_capture ourselves.
 #include <boost/system/error_code.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -56,8 +55,8 @@ struct ClientHello {
   std::vector<std::uint16_t> extensions;  // types only
   // Decoded extension bodies; empty when the extension is absent. A type sent twice (which
   // RFC 8446 forbids and OpenSSL refuses) is listed twice in `extensions`; its first body counts.
-  std::string sni;                  // the first host_name entry, bytes as sent (not lowercased)
-  std::vector<std::string> alpn;    // protocol names, in order; bytes as sent
+  std::string sni;                // the first host_name entry, bytes as sent (not lowercased)
+  std::vector<std::string> alpn;  // protocol names, in order; bytes as sent
   std::vector<std::uint16_t> supported_versions;
   std::vector<std::uint16_t> signature_algorithms;
   std::vector<std::uint16_t> supported_groups;

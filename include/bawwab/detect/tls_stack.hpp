@@ -6,9 +6,9 @@
 //   Go, Java or NSS (Firefox); ALPS (0x4469/0x44cd) only by Chromium; delegated_credentials plus
 //   record_size_limit by NSS; a non-browser library shows itself, without GREASE, by TLS 1.3
 //   suites with AES-256 first (OpenSSL, GnuTLS, Java, rustls defaults), compressed EC point
-//   formats (OpenSSL) or TLS 1.3 suites after the TLS 1.2 ones (Go). Anyone can forge all of it (uTLS,
-//   curl-impersonate): a browser-like stack proves nothing, a library stack under a browser UA
-//   is evidence.
+//   formats (OpenSSL) or TLS 1.3 suites after the TLS 1.2 ones (Go). Anyone can forge all of it
+//   (uTLS, curl-impersonate): a browser-like stack proves nothing, a library stack under a browser
+//   UA is evidence.
 //
 // False positives are the worst failure, so the mismatch is deliberately narrow:
 // - It fires only when the stack is a non-browser library (TlsStack::openssl_like). A browser

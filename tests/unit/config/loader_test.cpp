@@ -1078,7 +1078,7 @@ TEST_CASE("config/bawwab.yaml and config/demo.yaml load without any diagnostic",
   CHECK(example.config->upstreams.at("origin").servers.at(0).url == "http://127.0.0.1:8081");
   CHECK(net::to_string(*example.config->status.listen) == "127.0.0.1:9090");
   CHECK(example.config->access_log.path == "/var/log/bawwab/access.log");
-  CHECK(example.config->rules == std::vector<std::string>{"/etc/bawwab/rules/"});
+  CHECK(example.config->rules == std::vector<std::string>{"/etc/bawwab/rules/default.yaml"});
 
   // The demo loads the embedded text, and points --upstream at its in-process origin.
   const std::string demo_text = read(root + "/config/demo.yaml");

@@ -1,12 +1,12 @@
 // The capture for real: OpenSSL client and server SSLs handshaking over memory BIOs; what the
 // server-side message callback kept must be exactly the ClientHello the client wrote.
-#include <catch2/catch.hpp>
+#include "bawwab/detect/tls_capture.hpp"
 
 #include <openssl/ssl.h>
 
+#include <catch2/catch.hpp>
 #include <string>
 
-#include "bawwab/detect/tls_capture.hpp"
 #include "bawwab/detect/tls_fingerprint.hpp"
 #include "bawwab/detect/tls_hello.hpp"
 #include "tls_memory_handshake.hpp"
@@ -60,7 +60,9 @@ TEST_CASE("tls_capture: the server keeps the client's ClientHello", "[detect][tl
   CHECK(fp.substr(0, 4) == "t13d");
   CHECK(fp.substr(8, 2) == "h2");
 
-  SECTION("the client side keeps nothing") { CHECK(captured_client_hello(hs.client.get()).empty()); }
+  SECTION("the client side keeps nothing") {
+    CHECK(captured_client_hello(hs.client.get()).empty());
+  }
   SECTION("clear frees the copy early") {
     bawwab::detect::clear_captured_client_hello(hs.server.get());
     CHECK(captured_client_hello(hs.server.get()).empty());

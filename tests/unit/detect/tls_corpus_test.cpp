@@ -2,7 +2,6 @@
 // clients and malformed variants. Hidden (not run by default); regenerate with
 //   unit_detect "[.write_tls_corpus]"
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -45,7 +44,11 @@ TEST_CASE("write the tls_hello fuzz corpus", "[.write_tls_corpus]") {
     write(dir, std::string("rec_") + f, tls_test::fixture(f));
 
   write(dir, "no_extensions.msg",
-        HelloBuilder().legacy_version(0x0301).ciphers({4, 5, 10}).session_id(0).no_extensions()
+        HelloBuilder()
+            .legacy_version(0x0301)
+            .ciphers({4, 5, 10})
+            .session_id(0)
+            .no_extensions()
             .message());
   HelloBuilder empty;
   empty.compression({});
@@ -53,7 +56,11 @@ TEST_CASE("write the tls_hello fuzz corpus", "[.write_tls_corpus]") {
   write(dir, "alpn_non_alnum.msg",
         HelloBuilder().ciphers({1}).alpn_raw({{0x30, 0xab}, {}}).ext(0x0000).message());
   write(dir, "duplicate_ext.msg",
-        HelloBuilder().ciphers({0x1302}).alpn({"h2"}).alpn({"x"}).ec_point_formats({0, 1, 2})
+        HelloBuilder()
+            .ciphers({0x1302})
+            .alpn({"h2"})
+            .alpn({"x"})
+            .ec_point_formats({0, 1, 2})
             .message());
 
   // Malformed: each must be an error, never a crash.
@@ -71,6 +78,7 @@ TEST_CASE("write the tls_hello fuzz corpus", "[.write_tls_corpus]") {
   write(dir, "bad_ext_len.msg", bad_ext_len);
   write(dir, "alert.rec", {21, 3, 3, 0, 2, 2, 40});
   write(dir, "sslv2.bin", {0x80, 0x2e, 0x01, 0x03, 0x01, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10});
-  write(dir, "http_get.bin", {'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1'});
+  write(dir, "http_get.bin",
+        {'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1'});
   write(dir, "oversized_record.rec", {22, 3, 1, 0x40, 0x01, 1, 0, 0, 0});
 }

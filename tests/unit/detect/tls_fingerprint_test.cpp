@@ -1,10 +1,10 @@
 // Golden tests: every published vector of research §2.1/§2.2 (and the FoxIO and browserleaks
 // decodes they come from), then the JA4 rules one by one, then real recorded clients.
-#include <catch2/catch.hpp>
+#include "bawwab/detect/tls_fingerprint.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
-#include "bawwab/detect/tls_fingerprint.hpp"
 #include "bawwab/detect/tls_hello.hpp"
 #include "tls_hello_builder.hpp"
 
@@ -118,7 +118,9 @@ TEST_CASE("JA4 a: SNI, counts", "[detect][tls_fingerprint]") {
   CHECK(ja4_a(HelloBuilder().ciphers({1})) == "t12i010000");
   CHECK(ja4_a(HelloBuilder().ciphers({1}).sni("x")) == "t12d010100");
   SECTION("GREASE is not counted; SCSV and reserved values are") {
-    CHECK(ja4_a(HelloBuilder().ciphers({0x0a0a, 0x1301, 0x00ff, 0x5600, 0xfe00}).ext(0xdada)
+    CHECK(ja4_a(HelloBuilder()
+                    .ciphers({0x0a0a, 0x1301, 0x00ff, 0x5600, 0xfe00})
+                    .ext(0xdada)
                     .ext(0x0017)) == "t12i040100");
   }
   SECTION("counts are capped at 99") {
@@ -145,7 +147,7 @@ TEST_CASE("JA4 a: ALPN characters (the spec's examples)", "[detect][tls_fingerpr
   CHECK(alpn({{0x30, 0xab}}) == "3b");
   CHECK(alpn({{0x30, 0x31, 0xab, 0xcd}}) == "3d");
   CHECK(alpn({{0x30, 0xab, 0xcd, 0x31}}) == "01");
-  CHECK(alpn({{'h', '/'}}) == "6f");  // '/' is not alphanumeric: hex of "h/" is 682f
+  CHECK(alpn({{'h', '/'}}) == "6f");      // '/' is not alphanumeric: hex of "h/" is 682f
   CHECK(alpn({{}, {'h', '2'}}) == "00");  // the first value is empty
   CHECK(alpn({}) == "00");                // an empty list
   CHECK(ja4_a(HelloBuilder().ciphers({1})).substr(8, 2) == "00");  // no ALPN extension

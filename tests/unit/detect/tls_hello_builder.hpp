@@ -28,8 +28,10 @@ inline void append(Bytes& b, const Bytes& more) { b.insert(b.end(), more.begin()
 // `len_bytes`-byte length prefix, then `body`.
 inline Bytes prefixed(int len_bytes, const Bytes& body) {
   Bytes out;
-  if (len_bytes == 1) put8(out, static_cast<unsigned>(body.size()));
-  else put16(out, static_cast<unsigned>(body.size()));
+  if (len_bytes == 1)
+    put8(out, static_cast<unsigned>(body.size()));
+  else
+    put16(out, static_cast<unsigned>(body.size()));
   append(out, body);
   return out;
 }
@@ -186,8 +188,8 @@ inline Bytes fixture(std::string_view name) {
 // which must not change anything) and the signature algorithms. ALPN h2, TLS 1.3.
 inline HelloBuilder foxio_example(bool with_sigalgs = true) {
   HelloBuilder b;
-  b.ciphers({0x3a3a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8,
-             0xc013, 0xc014, 0x009c, 0x009d, 0x002f, 0x0035});
+  b.ciphers({0x3a3a, 0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+             0xc014, 0x009c, 0x009d, 0x002f, 0x0035});
   b.ext(0x7a7a)  // GREASE
       .compress_certificate({2})
       .sni("example.com")
@@ -196,9 +198,10 @@ inline HelloBuilder foxio_example(bool with_sigalgs = true) {
       .ext(0x4469, {0x00, 0x03, 0x02, 'h', '2'})
       .ext(0x0017)
       .psk_key_exchange_modes({1})
-      .ext(0x000d, with_sigalgs ? prefixed(2, u16s({0x0403, 0x0804, 0x0401, 0x0503, 0x0805,
-                                                     0x0501, 0x0806, 0x0601}))
-                                : prefixed(2, {}))
+      .ext(0x000d,
+           with_sigalgs
+               ? prefixed(2, u16s({0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601}))
+               : prefixed(2, {}))
       .ext(0x0005, {0x01, 0x00, 0x00, 0x00, 0x00})
       .ext(0x0023)
       .ext(0x0012)
@@ -219,9 +222,9 @@ inline HelloBuilder chrome143_browserleaks() {
   b.ciphers({43690, 4865, 4866, 4867, 49195, 49199, 49196, 49200, 52393, 52392, 49171, 49172, 156,
              157, 47, 53});
   Bytes ech;
-  put8(ech, 0);  // outer
-  put16(ech, 1);  // HKDF-SHA256
-  put16(ech, 1);  // AES-128-GCM
+  put8(ech, 0);    // outer
+  put16(ech, 1);   // HKDF-SHA256
+  put16(ech, 1);   // AES-128-GCM
   put8(ech, 254);  // config_id
   append(ech, prefixed(2, filled(32)));
   append(ech, prefixed(2, filled(144)));

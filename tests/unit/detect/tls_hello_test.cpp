@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "bawwab/detect/tls_hello.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "bawwab/detect/tls_fingerprint.hpp"
-#include "bawwab/detect/tls_hello.hpp"
 #include "tls_hello_builder.hpp"
 
 using bawwab::detect::ClientHello;
@@ -95,8 +95,8 @@ TEST_CASE("tls_hello: every prefix of a hello is truncated", "[detect][tls_hello
 
 TEST_CASE("tls_hello: lenient content", "[detect][tls_hello]") {
   SECTION("no extensions block at all") {
-    const auto h = parsed(HelloBuilder().ciphers({4, 5, 10}).session_id(0).no_extensions()
-                              .message());
+    const auto h =
+        parsed(HelloBuilder().ciphers({4, 5, 10}).session_id(0).no_extensions().message());
     CHECK(h.extensions.empty());
     CHECK(h.cipher_suites == std::vector<std::uint16_t>{4, 5, 10});
     CHECK(h.session_id_size == 0);
@@ -133,8 +133,8 @@ TEST_CASE("tls_hello: lenient content", "[detect][tls_hello]") {
     tls_test::append(list, tls_test::prefixed(2, {'a', '.', 'b'}));
     tls_test::put8(list, 0);
     tls_test::append(list, tls_test::prefixed(2, {'c'}));
-    const auto h = parsed(HelloBuilder().ciphers({1}).ext(0, tls_test::prefixed(2, list))
-                              .message());
+    const auto h =
+        parsed(HelloBuilder().ciphers({1}).ext(0, tls_test::prefixed(2, list)).message());
     CHECK(h.sni == "a.b");
   }
   SECTION("record_size_limit, delegated_credentials, padding") {
@@ -210,16 +210,16 @@ TEST_CASE("tls_hello: malformed input is an error value", "[detect][tls_hello]")
   }
   SECTION("decoded extensions whose inner lengths do not add up") {
     const std::vector<std::pair<unsigned, Bytes>> bad = {
-        {0x0010, {0x00, 0x03, 0x02, 'h'}},                    // ALPN name past its list
-        {0x0010, {0x00, 0x02, 0x01, 'h', 0x00}},              // ALPN list shorter than body
-        {0x0000, {0x00, 0x05, 0x00, 0x00, 0x09, 'a', 'b'}},   // SNI name past its list
-        {0x002b, {0x03, 0x03, 0x04, 0x03}},                   // supported_versions odd
-        {0x000d, {0x00, 0x04, 0x04, 0x03}},                   // sigalgs list past body
-        {0x000a, {0x00, 0x01, 0x00}},                         // groups odd
-        {0x000b, {0x02, 0x00}},                               // point formats past body
-        {0x0033, {0x00, 0x06, 0x00, 0x1d, 0x00, 0x20, 1, 2}}, // key share past its list
-        {0x001c, {0x40, 0x00, 0x00}},                         // record_size_limit: 3 bytes
-        {0x001b, {0x03, 0x00, 0x02, 0x00}},                   // compress_certificate odd
+        {0x0010, {0x00, 0x03, 0x02, 'h'}},                     // ALPN name past its list
+        {0x0010, {0x00, 0x02, 0x01, 'h', 0x00}},               // ALPN list shorter than body
+        {0x0000, {0x00, 0x05, 0x00, 0x00, 0x09, 'a', 'b'}},    // SNI name past its list
+        {0x002b, {0x03, 0x03, 0x04, 0x03}},                    // supported_versions odd
+        {0x000d, {0x00, 0x04, 0x04, 0x03}},                    // sigalgs list past body
+        {0x000a, {0x00, 0x01, 0x00}},                          // groups odd
+        {0x000b, {0x02, 0x00}},                                // point formats past body
+        {0x0033, {0x00, 0x06, 0x00, 0x1d, 0x00, 0x20, 1, 2}},  // key share past its list
+        {0x001c, {0x40, 0x00, 0x00}},                          // record_size_limit: 3 bytes
+        {0x001b, {0x03, 0x00, 0x02, 0x00}},                    // compress_certificate odd
     };
     for (const auto& [type, body] : bad) {
       CAPTURE(type);

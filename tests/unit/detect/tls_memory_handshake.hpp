@@ -1,13 +1,12 @@
 #pragma once
 // A real TLS handshake between an OpenSSL client and server in one thread, over memory BIOs: no
 // sockets, no files (the server's certificate is made here), a few milliseconds.
-#include <catch2/catch.hpp>
-
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
 #include <string>

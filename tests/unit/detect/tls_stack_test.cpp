@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
+#include "bawwab/detect/tls_stack.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "bawwab/detect/tls_capture.hpp"
 #include "bawwab/detect/tls_hello.hpp"
-#include "bawwab/detect/tls_stack.hpp"
 #include "tls_hello_builder.hpp"
 #include "tls_memory_handshake.hpp"
 
@@ -51,11 +51,13 @@ TlsStack stack_of(const ClientHello& h) { return classify_tls_stack(h).stack; }
 // GREASE, 20 suites ending with the ECDHE-3DES ones, zlib certificate compression, no ALPS.
 HelloBuilder safari_shaped() {
   HelloBuilder b;
-  b.ciphers({0x4a4a, 0x1301, 0x1302, 0x1303, 0xc02c, 0xc02b, 0xcca9, 0xc030, 0xc02f, 0xcca8,
-             0xc00a, 0xc009, 0xc014, 0xc013, 0x009d, 0x009c, 0x0035, 0x002f, 0xc008, 0xc012,
-             0x000a});
-  b.ext(0x5a5a).sni("example.com").ext(0x0017).ext(0xff01, {0}).supported_groups({0x5a5a, 29,
-                                                                                   23, 24, 25})
+  b.ciphers({0x4a4a, 0x1301, 0x1302, 0x1303, 0xc02c, 0xc02b, 0xcca9, 0xc030, 0xc02f, 0xcca8, 0xc00a,
+             0xc009, 0xc014, 0xc013, 0x009d, 0x009c, 0x0035, 0x002f, 0xc008, 0xc012, 0x000a});
+  b.ext(0x5a5a)
+      .sni("example.com")
+      .ext(0x0017)
+      .ext(0xff01, {0})
+      .supported_groups({0x5a5a, 29, 23, 24, 25})
       .ec_point_formats({0})
       .alpn({"h2", "http/1.1"})
       .ext(0x0005, {1, 0, 0, 0, 0})
@@ -73,8 +75,8 @@ HelloBuilder safari_shaped() {
 // Go's crypto/tls: no GREASE, the TLS 1.3 suites appended after the TLS 1.2 ones.
 HelloBuilder go_shaped() {
   HelloBuilder b;
-  b.ciphers({0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc009, 0xc013, 0xc00a, 0xc014,
-             0x009c, 0x009d, 0x002f, 0x0035, 0xc012, 0x000a, 0x1301, 0x1302, 0x1303});
+  b.ciphers({0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc009, 0xc013, 0xc00a, 0xc014, 0x009c,
+             0x009d, 0x002f, 0x0035, 0xc012, 0x000a, 0x1301, 0x1302, 0x1303});
   b.sni("example.com")
       .ext(0x0005, {1, 0, 0, 0, 0})
       .supported_groups({29, 23, 24, 25})
@@ -151,12 +153,11 @@ TEST_CASE("tls_ua_mismatch: a browser UA over OpenSSL (the in-memory handshake's
   auto server = tls_test::server_ctx();
   bawwab::detect::enable_client_hello_capture(server.get());
   auto client = tls_test::client_ctx();
-  auto hs = tls_test::run_handshake(client.get(), server.get(), [](SSL* ssl) {
-    SSL_set_tlsext_host_name(ssl, "localhost");
-  });
+  auto hs = tls_test::run_handshake(client.get(), server.get(),
+                                    [](SSL* ssl) { SSL_set_tlsext_host_name(ssl, "localhost"); });
   REQUIRE(hs.done);
-  const auto r = bawwab::detect::parse_client_hello(
-      bawwab::detect::captured_client_hello(hs.server.get()));
+  const auto r =
+      bawwab::detect::parse_client_hello(bawwab::detect::captured_client_hello(hs.server.get()));
   REQUIRE(r.has_value());
   const ClientHello& h = *r;
 
@@ -165,8 +166,7 @@ TEST_CASE("tls_ua_mismatch: a browser UA over OpenSSL (the in-memory handshake's
   CHECK(tls_ua_mismatch(h, kFirefoxUa) == std::optional<std::string>("openssl"));
   CHECK(tls_ua_mismatch(h, kSafariMacUa) == std::optional<std::string>("openssl"));
   CHECK(tls_ua_mismatch(h, kSafariIphoneUa) == std::optional<std::string>("openssl"));
-  CHECK(tls_ua_mismatch(h, tls_test::kChrome143AndroidUa) ==
-        std::optional<std::string>("openssl"));
+  CHECK(tls_ua_mismatch(h, tls_test::kChrome143AndroidUa) == std::optional<std::string>("openssl"));
   // What curl and python say about themselves is no contradiction.
   CHECK_FALSE(tls_ua_mismatch(h, "curl/7.88.1").has_value());
   CHECK_FALSE(tls_ua_mismatch(h, "python-requests/2.28.1").has_value());
@@ -184,8 +184,10 @@ TEST_CASE("tls_ua_mismatch: real browsers are never flagged", "[detect][tls_stac
     CHECK_FALSE(tls_ua_mismatch(h, kEdgeUa).has_value());
   }
   SECTION("recorded Chromium and Firefox with their UAs") {
-    CHECK_FALSE(tls_ua_mismatch(parsed(tls_test::fixture("chromium156_sni.bin")), kChromeUa).has_value());
-    CHECK_FALSE(tls_ua_mismatch(parsed(tls_test::fixture("firefox_esr153.bin")), kFirefoxUa).has_value());
+    CHECK_FALSE(
+        tls_ua_mismatch(parsed(tls_test::fixture("chromium156_sni.bin")), kChromeUa).has_value());
+    CHECK_FALSE(
+        tls_ua_mismatch(parsed(tls_test::fixture("firefox_esr153.bin")), kFirefoxUa).has_value());
   }
   SECTION("Safari's shape with Safari UAs") {
     const auto h = parsed(safari_shaped().message());
@@ -193,15 +195,18 @@ TEST_CASE("tls_ua_mismatch: real browsers are never flagged", "[detect][tls_stac
     CHECK_FALSE(tls_ua_mismatch(h, kSafariIphoneUa).has_value());
   }
   SECTION("a browser with a UA switcher: another browser's stack is not reported") {
-    CHECK_FALSE(tls_ua_mismatch(parsed(tls_test::fixture("firefox_esr153.bin")), kChromeUa).has_value());
-    CHECK_FALSE(tls_ua_mismatch(parsed(tls_test::fixture("chromium156_sni.bin")), kFirefoxUa).has_value());
-    CHECK_FALSE(tls_ua_mismatch(parsed(tls_test::fixture("chromium156_sni.bin")), kSafariMacUa).has_value());
+    CHECK_FALSE(
+        tls_ua_mismatch(parsed(tls_test::fixture("firefox_esr153.bin")), kChromeUa).has_value());
+    CHECK_FALSE(
+        tls_ua_mismatch(parsed(tls_test::fixture("chromium156_sni.bin")), kFirefoxUa).has_value());
+    CHECK_FALSE(tls_ua_mismatch(parsed(tls_test::fixture("chromium156_sni.bin")), kSafariMacUa)
+                    .has_value());
   }
 }
 
 TEST_CASE("tls_ua_mismatch: recorded libraries with a Chrome UA", "[detect][tls_stack]") {
-  for (const char* f : {"curl7.88_openssl3.bin", "wget1.21_gnutls.bin", "python3_requests.bin",
-                        "node20.bin"}) {
+  for (const char* f :
+       {"curl7.88_openssl3.bin", "wget1.21_gnutls.bin", "python3_requests.bin", "node20.bin"}) {
     CAPTURE(f);
     CHECK(tls_ua_mismatch(parsed(tls_test::fixture(f)), kChromeUa) ==
           std::optional<std::string>("openssl"));
