@@ -107,7 +107,9 @@ void BM_LocalCheck_FloodFullTable(benchmark::State& state) {
   const LimitSpec spec = make_spec("article-per-ip", 5, 1s, 20);
   ManualClock clock;
   std::uint64_t n = 0;
-  for (std::uint64_t i = 0; i < 100'000; ++i) limiter.check(spec, hash64(std::to_string(i), 3), clock.now());
+  for (std::uint64_t i = 0; i < 100'000; ++i) {
+    limiter.check(spec, hash64(std::to_string(i), 3), clock.now());
+  }
   for (auto _ : state) {
     benchmark::DoNotOptimize(limiter.check(spec, (++n) * 0x9E37'79B9'7F4A'7C15u, clock.now()));
     clock.advance(1us);

@@ -86,6 +86,18 @@ void BM_RedisStore_Checks(benchmark::State& state) {
     state.SkipWithError("cannot start redis-server");
     return;
   }
+  // Wait until it listens, so that the store's first attempt finds it.
+  for (int i = 0; i < 500; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    if (up) break;
+    std::this_thread::sleep_for(10ms);
+  }
   log::set_level(log::Level::warning);
   asio::io_context ioc;
   LocalLimiter local;

@@ -14,7 +14,10 @@ bin=${1:-${BENCH_LIMITS_BIN:-$root/build/bench/bench_limits}}
 reps=${REPS:-5}
 cpu=${CPU-1}
 
-[[ -x $bin ]] || { echo "run.sh: bench_limits not found at $bin (build target bench_limits)" >&2; exit 1; }
+if [[ ! -x $bin ]]; then
+  echo "run.sh: bench_limits not found at $bin (build target bench_limits)" >&2
+  exit 1
+fi
 pin=()
 if [[ -n $cpu ]] && command -v taskset >/dev/null; then pin=(taskset -c "$cpu"); fi
 
@@ -27,7 +30,9 @@ echo
 echo "== resident memory, 1,000,000 distinct keys (own process)"
 "${pin[@]}" "$bin" --benchmark_filter='BM_Memory_1M_Keys' 2>&1 | grep -E 'limits:|BM_Memory'
 
-# TODO(lead): requests/s through bawwab with a rate_limit rule, local store vs Redis store
-# (needs the proxy wiring). Sketch: start redis-server on a free port, bawwab with
-# `store: redis://127.0.0.1:<port>` and once without, a limit high enough never to reject, then
-# wrk against each (same pinning as bench/throughput.sh) and print req/s and p99 side by side.
+echo
+echo "== checks/s through one RedisStore (one worker's connection) against a local redis-server"
+echo "   (not pinned: the client and redis-server need a core each)"
+"$bin" --benchmark_filter='BM_RedisStore' 2>&1 | grep -E '^BM_Redis|skipped|ERROR' || true
+
+echo; echo '== requests/s through bawwab, Redis store vs local: bench/limits/fleet.sh'

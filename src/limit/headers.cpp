@@ -73,8 +73,9 @@ nanoseconds more_quota_in(const Verdict& verdict) noexcept {
   if (p.never) return nanoseconds(p.emission_ns);
   const auto remaining = static_cast<std::int64_t>(
       std::min<std::uint64_t>(verdict.remaining, gcra_max_interval_ns / p.emission_ns));
-  return std::max(nanoseconds(0),
-                  verdict.reset - nanoseconds(p.tolerance_ns) + nanoseconds(remaining * p.emission_ns));
+  const nanoseconds at = verdict.reset - nanoseconds(p.tolerance_ns) +
+                         nanoseconds(remaining * p.emission_ns);
+  return std::max(nanoseconds(0), at);
 }
 
 std::string ratelimit_item(const Verdict& verdict) {

@@ -3,6 +3,7 @@
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/ip/address_v6.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <random>
@@ -267,9 +268,9 @@ net::Cidr ip_prefix(const net::Address& ip, unsigned v4_prefix, unsigned v6_pref
   }
   const unsigned len = v6_prefix > 128 ? 128 : v6_prefix;
   auto bytes = a.to_v6().to_bytes();
-  for (unsigned bit = len; bit < 128; ++bit) {
-    bytes[bit / 8] &= static_cast<unsigned char>(~(0x80u >> (bit % 8)));
-  }
+  std::size_t whole = len / 8;
+  if (len % 8 != 0) bytes[whole++] &= static_cast<unsigned char>(0xFFu << (8 - len % 8));
+  std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(whole), bytes.end(), 0);
   return {boost::asio::ip::address_v6(bytes), len};
 }
 

@@ -78,25 +78,28 @@ void Shard::push_front(std::uint32_t i) noexcept {
   Entry& e = at(i);
   e.prev = nil;
   e.next = head_;
+  e.moved = ++moves_;
   if (head_ != nil) at(head_).prev = i; else tail_ = i;
   head_ = i;
 }
 
-KeyState& Shard::acquire(std::uint64_t key, std::int64_t now_ns, Table& owner) {
+Shard::Entry& Shard::acquire(std::uint64_t key, std::int64_t now_ns, Table& owner) {
   std::uint32_t i = lookup(key);
   if (i != nil) {
-    if (i != head_) {  // a hot key is usually already at the front: no link writes
+    Entry& e = at(i);
+    const std::uint32_t window = exact_lru_ ? 0 : count_ / 8;
+    if (i != head_ && moves_ - e.moved >= window) {
       unlink(i);
       push_front(i);
     }
-    return at(i).state;
+    return e;
   }
   const bool room = owner.reserve_key();
   if (!room && count_ > 0) {
     // Full: reuse this shard's least recently used entry.
     i = tail_;
     Entry& old = at(i);
-    const bool live = old.state.tat_ns > now_ns || old.state.ban_until_ns > now_ns;
+    const bool live = old.tat_ns > now_ns || old.ban_until_ns > now_ns;
     owner.stats_.evictions.fetch_add(1, std::memory_order_relaxed);
     if (live) owner.stats_.evictions_live.fetch_add(1, std::memory_order_relaxed);
     index_erase(old.key, i);
@@ -120,16 +123,18 @@ KeyState& Shard::acquire(std::uint64_t key, std::int64_t now_ns, Table& owner) {
   }
   Entry& e = at(i);
   e.key = key;
-  e.state = KeyState{};
+  store(e, KeyState{});
   index_insert(key, i);
   ++count_;
   push_front(i);
-  return e.state;
+  return e;
 }
 
-const KeyState* Shard::find(std::uint64_t key) const {
+std::optional<KeyState> Shard::find(std::uint64_t key) const {
   const std::uint32_t i = lookup(key);
-  return i == nil ? nullptr : &at(i).state;
+  if (i == nil) return std::nullopt;
+  const Entry& e = at(i);
+  return KeyState{e.tat_ns, e.ban_until_ns, e.ban_count};
 }
 
 std::vector<std::uint64_t> Shard::lru_order() const {
@@ -151,6 +156,7 @@ Table::Table(TableConfig config, TableStats& stats)
   shard_count_ = shards;
   shard_shift_ = 64 - static_cast<unsigned>(std::countr_zero(shards));  // 64 for one shard
   shards_ = std::make_unique<detail::Shard[]>(shards);
+  for (std::size_t i = 0; i < shards; ++i) shards_[i].set_exact_lru(config.exact_lru);
 }
 
 Table::~Table() {
@@ -171,9 +177,7 @@ bool Table::reserve_key() noexcept {
 std::optional<KeyState> Table::find(std::uint64_t key) const {
   const detail::Shard& s = shard_for(key);
   std::lock_guard lock(s.mutex);
-  const KeyState* state = s.find(key);
-  if (state == nullptr) return std::nullopt;
-  return *state;
+  return s.find(key);
 }
 
 std::vector<std::uint64_t> Table::lru_order(std::uint64_t key_in_shard) const {

@@ -16,6 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace bawwab::limit {
@@ -30,6 +32,11 @@ struct KeyState {
 struct TableConfig {
   std::size_t max_keys = 1'000'000;  // at least 1
   std::size_t shards = 64;           // rounded down to a power of two, at most max_keys
+  // false: a key used again is moved to the front of the LRU list only if more than 1/8 of its
+  // shard was used since it last moved (as memcached bumps an item at most once a minute).
+  // That saves the writes to two random neighbours on most hits of busy keys, and a key still
+  // survives as long as it comes back before 7/8 of its shard turned over. true: strict LRU.
+  bool exact_lru = false;
 };
 
 // Counters a table updates; a limiter shares one set between all its tables. Thread-safe.
@@ -55,11 +62,25 @@ class alignas(64) Shard {
 
   mutable std::mutex mutex;
 
-  // Under mutex: the state of `key`, created if absent (evicting this shard's least recently
-  // used key when the table is full), and now the most recently used.
-  KeyState& acquire(std::uint64_t key, std::int64_t now_ns, Table& owner);
-  // Under mutex: the state of `key` or null; does not touch the LRU order.
-  const KeyState* find(std::uint64_t key) const;
+  // Under mutex: runs fn(KeyState&) on the state of `key`, created if absent (evicting this
+  // shard's least recently used key when the table is full), and makes it the most recently
+  // used. The state is copied in and out: the entry keeps its fields flat, in 40 bytes.
+  template <class F>
+  decltype(auto) update(std::uint64_t key, std::int64_t now_ns, Table& owner, F&& fn) {
+    Entry& e = acquire(key, now_ns, owner);
+    KeyState state{e.tat_ns, e.ban_until_ns, e.ban_count};
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, KeyState&>>) {
+      fn(state);
+      store(e, state);
+    } else {
+      decltype(auto) result = fn(state);
+      store(e, state);
+      return result;
+    }
+  }
+  void set_exact_lru(bool exact) noexcept { exact_lru_ = exact; }
+  // Under mutex: a copy of the state of `key`, if present; does not touch the LRU order.
+  std::optional<KeyState> find(std::uint64_t key) const;
   // Under mutex: keys from most to least recently used (tests, `explain`).
   std::vector<std::uint64_t> lru_order() const;
   std::size_t size() const noexcept { return count_; }
@@ -67,14 +88,25 @@ class alignas(64) Shard {
 
  private:
   static constexpr std::uint32_t nil = 0xFFFF'FFFFu;
-  static constexpr std::size_t chunk_entries = 1024;
+  static constexpr std::size_t chunk_entries = 256;  // 10 KB: little slack in small shards
 
   struct Entry {  // 40 bytes; trivial, so a fresh chunk is not touched until used
     std::uint64_t key;
-    KeyState state;
+    std::int64_t tat_ns;
+    std::int64_t ban_until_ns;
+    std::uint32_t ban_count;
     std::uint32_t prev;
     std::uint32_t next;
+    std::uint32_t moved;  // moves_ when it last went to the front
   };
+  static_assert(sizeof(Entry) == 40);
+
+  static void store(Entry& e, const KeyState& s) noexcept {
+    e.tat_ns = s.tat_ns;
+    e.ban_until_ns = s.ban_until_ns;
+    e.ban_count = s.ban_count;
+  }
+  Entry& acquire(std::uint64_t key, std::int64_t now_ns, Table& owner);
 
   Entry& at(std::uint32_t i) noexcept { return chunks_[i / chunk_entries][i % chunk_entries]; }
   const Entry& at(std::uint32_t i) const noexcept {
@@ -94,6 +126,8 @@ class alignas(64) Shard {
   std::uint32_t count_ = 0;
   std::uint32_t head_ = nil;  // most recently used
   std::uint32_t tail_ = nil;  // least recently used
+  std::uint32_t moves_ = 0;   // moves to the front so far (wraps; only differences matter)
+  bool exact_lru_ = false;
 };
 
 }  // namespace detail
@@ -113,7 +147,7 @@ class Table {
   decltype(auto) update(std::uint64_t key, std::int64_t now_ns, F&& fn) {
     detail::Shard& s = shard_for(key);
     std::lock_guard lock(s.mutex);
-    return fn(s.acquire(key, now_ns, *this));
+    return s.update(key, now_ns, *this, std::forward<F>(fn));
   }
 
   // A copy of the key's state, without touching the LRU order (tests, `explain`).

@@ -207,8 +207,8 @@ TEST_CASE("strictest: ban > reject > delay (longest) > pass; shadow never enforc
   CHECK(strictest({}).spec == nullptr);
   CHECK(strictest({v(Kind::pass, 0s, 0s, &a), v(Kind::pass, 0s, 0s, &b)}).spec == &a);
   CHECK(strictest({v(Kind::pass, 0s, 0s, &a), v(Kind::delay, 2s, 0s, &b)}).kind == Kind::delay);
-  const Verdict longest =
-      strictest({v(Kind::delay, 1s, 0s, &a), v(Kind::delay, 3s, 0s, &b), v(Kind::pass, 0s, 0s, &a)});
+  const Verdict longest = strictest(
+      {v(Kind::delay, 1s, 0s, &a), v(Kind::delay, 3s, 0s, &b), v(Kind::pass, 0s, 0s, &a)});
   CHECK(longest.wait == 3s);
   CHECK(longest.spec == &b);
   CHECK(strictest({v(Kind::delay, 9s, 0s, &a), v(Kind::reject, 0s, 1s, &b)}).kind == Kind::reject);

@@ -24,7 +24,7 @@ void touch(Table& t, std::uint64_t key, std::int64_t now = 0) {
 
 TEST_CASE("Table: LRU order, most recent first", "[table]") {
   TableStats stats;
-  Table t({.max_keys = 100, .shards = 1}, stats);
+  Table t({.max_keys = 100, .shards = 1, .exact_lru = true}, stats);
   for (std::uint64_t i = 1; i <= 4; ++i) touch(t, k(i));
   CHECK(t.lru_order(k(1)) == std::vector<std::uint64_t>{k(4), k(3), k(2), k(1)});
   touch(t, k(2));
@@ -109,7 +109,7 @@ TEST_CASE("Table: index stays consistent under random churn (model check)", "[ta
   // backward-shift deletion of the open addressing index.
   TableStats stats;
   const std::size_t cap = 300;
-  Table t({.max_keys = cap, .shards = 1}, stats);
+  Table t({.max_keys = cap, .shards = 1, .exact_lru = true}, stats);
   std::list<std::uint64_t> model;  // front = most recent
   std::unordered_map<std::uint64_t, std::list<std::uint64_t>::iterator> where;
   std::unordered_map<std::uint64_t, std::int64_t> value;
@@ -145,4 +145,21 @@ TEST_CASE("Table: about 60 bytes a key", "[table]") {
   const double per_key = static_cast<double>(t.memory_bytes()) / 100'000.0;
   INFO("bytes per key: " << per_key);
   CHECK(per_key < 80.0);
+}
+
+TEST_CASE("Table: lazy LRU still evicts idle keys first and keeps returning ones", "[table]") {
+  TableStats stats;
+  Table t({.max_keys = 800, .shards = 1}, stats);  // moves a key only after 100 others moved
+  for (std::uint64_t i = 0; i < 800; ++i) touch(t, k(i));
+  touch(t, k(0));    // the oldest: goes to the front
+  touch(t, k(799));  // among the newest: stays where it is (no link writes)
+  for (std::uint64_t i = 1000; i < 1700; ++i) {
+    touch(t, k(i));
+    if (i % 500 == 0) touch(t, k(0));  // comes back well within the turnover
+  }
+  CHECK(stats.evictions == 700);
+  CHECK(t.find(k(0)).has_value());
+  CHECK(t.find(k(799)).has_value());
+  CHECK(t.find(k(0))->tat_ns == 4);  // fill, touch, i = 1000, i = 1500
+  for (std::uint64_t i = 1; i <= 699; ++i) CHECK_FALSE(t.find(k(i)).has_value());
 }
