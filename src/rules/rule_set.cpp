@@ -1,9 +1,11 @@
 // Evaluation of a compiled rule set (the compiler is loader.cpp). Pure: no I/O, no state but a
 // per-thread scratch area reused from one request to the next, so that a warm evaluation
 // allocates nothing but what goes into the Decision (and the trace, when asked for).
-#include <algorithm>
-
 #include "bawwab/rules/rule_set.hpp"
+
+#include <algorithm>
+#include <bit>
+
 #include "rule_set_impl.hpp"
 #include "text.hpp"
 
@@ -20,6 +22,7 @@ struct Scratch {
   Bits ua;
   Bits path;
   Bits ip;
+  std::vector<std::uint64_t> candidates;  // bit per rule
   std::vector<int> path_hits;
   std::string decoded;
 };
@@ -27,6 +30,14 @@ struct Scratch {
 Scratch& scratch() {
   thread_local Scratch s;
   return s;
+}
+
+// RE2::Set::Match with a result vector allocates (a SparseSet per call, inside RE2); without
+// one it allocates nothing and stops at the first match. Most requests match none of a set's
+// patterns (a browser's UA, an article's path), so ask first whether anything matches at all.
+bool set_match(const RE2::Set& set, std::string_view text, std::vector<int>& hits) {
+  hits.clear();
+  return set.Match(text, nullptr) && set.Match(text, &hits);
 }
 
 std::string_view header_value(const http::fields* fields, http::field name, bool& present) {
@@ -100,7 +111,8 @@ void for_each_param(std::string_view query, F&& f) {
     if (part.empty()) continue;
     const auto eq = part.find('=');
     const std::string_view name = part.substr(0, eq);
-    const std::string_view value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
     if (!f(name, value)) return;
   }
 }
@@ -125,22 +137,32 @@ void for_each_cookie(const http::fields* fields, F&& f) {
 
 bool compare(int lhs, ScoreOp op, int rhs) noexcept {
   switch (op) {
-    case ScoreOp::ge: return lhs >= rhs;
-    case ScoreOp::gt: return lhs > rhs;
-    case ScoreOp::le: return lhs <= rhs;
-    case ScoreOp::lt: return lhs < rhs;
-    case ScoreOp::eq: return lhs == rhs;
+    case ScoreOp::ge:
+      return lhs >= rhs;
+    case ScoreOp::gt:
+      return lhs > rhs;
+    case ScoreOp::le:
+      return lhs <= rhs;
+    case ScoreOp::lt:
+      return lhs < rhs;
+    case ScoreOp::eq:
+      return lhs == rhs;
   }
   return false;
 }
 
 std::string_view op_text(ScoreOp op) noexcept {
   switch (op) {
-    case ScoreOp::ge: return ">=";
-    case ScoreOp::gt: return ">";
-    case ScoreOp::le: return "<=";
-    case ScoreOp::lt: return "<";
-    case ScoreOp::eq: return "==";
+    case ScoreOp::ge:
+      return ">=";
+    case ScoreOp::gt:
+      return ">";
+    case ScoreOp::le:
+      return "<=";
+    case ScoreOp::lt:
+      return "<";
+    case ScoreOp::eq:
+      return "==";
   }
   return "?";
 }
@@ -177,28 +199,39 @@ class Evaluator {
       case CondKind::always:
         if (why) *why = "no condition";
         return true;
-      case CondKind::all: return match_all(c, score, why);
-      case CondKind::any: return match_any(c, score, why);
+      case CondKind::all:
+        return match_all(c, score, why);
+      case CondKind::any:
+        return match_any(c, score, why);
       case CondKind::negate: {
         std::string inner;
         const bool m = match(c.children.front(), score, why ? &inner : nullptr);
         if (why) *why = "not (" + inner + ")";
         return !m;
       }
-      case CondKind::method: return match_method(c, why);
-      case CondKind::host: return match_host(c, why);
-      case CondKind::path: return match_path(c, why);
-      case CondKind::query: return match_query(rs_.query_tests[c.index], why);
-      case CondKind::header: return match_header(rs_.header_tests[c.index], why);
-      case CondKind::user_agent: return match_ua(c, why);
+      case CondKind::method:
+        return match_method(c, why);
+      case CondKind::host:
+        return match_host(c, why);
+      case CondKind::path:
+        return match_path(c, why);
+      case CondKind::query:
+        return match_query(rs_.query_tests[c.index], why);
+      case CondKind::header:
+        return match_header(rs_.header_tests[c.index], why);
+      case CondKind::user_agent:
+        return match_ua(c, why);
       case CondKind::ua_empty: {
         const bool empty = !ua_present_ || ua_.empty();
         if (why) *why = empty ? "user_agent is empty" : "user_agent is not empty";
         return empty == c.flag;
       }
-      case CondKind::ip: return match_ip(c, why);
-      case CondKind::cookie: return match_cookie(rs_.cookie_tests[c.index], why);
-      case CondKind::signal: return match_signal(rs_.signal_tests[c.index], why);
+      case CondKind::ip:
+        return match_ip(c, why);
+      case CondKind::cookie:
+        return match_cookie(rs_.cookie_tests[c.index], why);
+      case CondKind::signal:
+        return match_signal(rs_.signal_tests[c.index], why);
       case CondKind::score: {
         const bool m = compare(score, c.op, c.number);
         if (why) {
@@ -210,12 +243,14 @@ class Evaluator {
       case CondKind::content_type: {
         for (const auto& prefix : c.strings) {
           if (istarts_with(request_.content_type, prefix)) {
-            if (why) *why = "content_type " + quote(request_.content_type) + " matched " + quote(prefix);
+            if (why)
+              *why = "content_type " + quote(request_.content_type) + " matched " + quote(prefix);
             return true;
           }
         }
         if (why) {
-          *why = "content_type " + quote(request_.content_type) + " is not " + quoted_list(c.strings);
+          *why =
+              "content_type " + quote(request_.content_type) + " is not " + quoted_list(c.strings);
         }
         return false;
       }
@@ -223,10 +258,14 @@ class Evaluator {
     return false;
   }
 
-  // The UA set's hits for this request (matching it first if needed), for match_user_agent.
-  const std::vector<int>& ua_hits() {
-    need_ua();
-    return s_.hits;
+  // Matches every space that gates rules now, and adds the rules gated by a matching atom to
+  // `candidates` (a bit per rule, holding the ungated rules already).
+  void mark_candidates(std::vector<std::uint64_t>& candidates) {
+    candidates_ = &candidates;
+    if (rs_.gates[RuleSetImpl::kPath]) need_path();
+    if (rs_.gates[RuleSetImpl::kUa]) need_ua();
+    if (rs_.gates[RuleSetImpl::kIp]) need_ip();
+    candidates_ = nullptr;
   }
 
  private:
@@ -273,8 +312,8 @@ class Evaluator {
     const std::string_view host = request_.host;
     for (const auto& h : c.strings) {
       // ".news.example" (written "*.news.example") is any subdomain, not news.example itself.
-      const bool m = h.front() == '.' ? host.size() > h.size() && iends_with(host, h)
-                                      : iequals(host, h);
+      const bool m =
+          h.front() == '.' ? host.size() > h.size() && iends_with(host, h) : iequals(host, h);
       if (m) {
         if (why) *why = "host " + quote(host) + " matched " + quote(h.front() == '.' ? "*" + h : h);
         return true;
@@ -288,24 +327,32 @@ class Evaluator {
     return false;
   }
 
+  // An atom of `space` matched: its bit, and its gated rules become candidates.
+  void hit(Bits& bits, RuleSetImpl::Space space, std::uint32_t atom) {
+    bits.set(atom);
+    if (candidates_ == nullptr) return;
+    for (const std::uint32_t r : rs_.atom_rules[space][atom]) {
+      (*candidates_)[r / 64] |= std::uint64_t{1} << (r % 64);
+    }
+  }
+
   void need_path() {
     if (path_done_) return;
     path_done_ = true;
     s_.path.reset(rs_.path_atoms.size());
     const std::string_view path = request_.path;
+    const auto set = [&](std::uint32_t atom) { hit(s_.path, RuleSetImpl::kPath, atom); };
     if (!rs_.path_exact.empty()) {
       if (const auto it = rs_.path_exact.find(path); it != rs_.path_exact.end()) {
-        for (const auto atom : it->second) s_.path.set(atom);
+        for (const auto atom : it->second) set(atom);
       }
     }
-    rs_.path_prefixes.lookup(path, [&](std::uint32_t atom) { s_.path.set(atom); });
-    if (rs_.path_globs && rs_.path_globs->Match(path, &s_.path_hits)) {
-      for (const int i : s_.path_hits) s_.path.set(rs_.path_glob_atoms[static_cast<std::size_t>(i)]);
+    rs_.path_prefixes.lookup(path, set);
+    if (rs_.path_globs && set_match(*rs_.path_globs, path, s_.path_hits)) {
+      for (const int i : s_.path_hits) set(rs_.path_glob_atoms[static_cast<std::size_t>(i)]);
     }
-    if (rs_.path_regexes && rs_.path_regexes->Match(path, &s_.path_hits)) {
-      for (const int i : s_.path_hits) {
-        s_.path.set(rs_.path_regex_atoms[static_cast<std::size_t>(i)]);
-      }
+    if (rs_.path_regexes && set_match(*rs_.path_regexes, path, s_.path_hits)) {
+      for (const int i : s_.path_hits) set(rs_.path_regex_atoms[static_cast<std::size_t>(i)]);
     }
   }
 
@@ -324,7 +371,8 @@ class Evaluator {
     if (why) {
       std::vector<std::string> shown;
       for (const auto atom : c.atoms) {
-        shown.push_back(std::string(rs_.path_atoms[atom].kind) + " " + quote(rs_.path_atoms[atom].text));
+        shown.push_back(std::string(rs_.path_atoms[atom].kind) + " " +
+                        quote(rs_.path_atoms[atom].text));
       }
       *why = "path " + quote(request_.path, 200) + " matched none of: " + join(shown, ", ");
     }
@@ -339,13 +387,18 @@ class Evaluator {
       found = true;
       switch (t.mode) {
         case TestMode::present:
-        case TestMode::absent: m = true; break;
-        case TestMode::equals: m = decoded_equals(value, t.value); break;
+        case TestMode::absent:
+          m = true;
+          break;
+        case TestMode::equals:
+          m = decoded_equals(value, t.value);
+          break;
         case TestMode::regex:
           decode_into(value, s_.decoded);
           m = RE2::PartialMatch(s_.decoded, *t.regex);
           break;
-        case TestMode::contains: break;  // not a query test
+        case TestMode::contains:
+          break;  // not a query test
       }
       return !m;
     });
@@ -376,10 +429,18 @@ class Evaluator {
         const std::string_view v = it->value();
         switch (t.mode) {
           case TestMode::present:
-          case TestMode::absent: m = true; break;
-          case TestMode::equals: m = v == t.value; break;
-          case TestMode::contains: m = v.find(t.value) != std::string_view::npos; break;
-          case TestMode::regex: m = RE2::PartialMatch(v, *t.regex); break;
+          case TestMode::absent:
+            m = true;
+            break;
+          case TestMode::equals:
+            m = v == t.value;
+            break;
+          case TestMode::contains:
+            m = v.find(t.value) != std::string_view::npos;
+            break;
+          case TestMode::regex:
+            m = RE2::PartialMatch(v, *t.regex);
+            break;
         }
       }
     }
@@ -398,7 +459,8 @@ class Evaluator {
       } else if (t.mode == TestMode::contains) {
         *why = name + (m ? " contains " : " does not contain ") + quote(t.value);
       } else {
-        *why = name + (m ? " matches regex " : " does not match regex ") + quote(t.regex->pattern());
+        *why =
+            name + (m ? " matches regex " : " does not match regex ") + quote(t.regex->pattern());
       }
     }
     return m;
@@ -409,8 +471,10 @@ class Evaluator {
     ua_done_ = true;
     s_.ua.reset(rs_.ua_atom_shown.size());
     s_.hits.clear();
-    if (rs_.ua_set && rs_.ua_set->Match(ua_, &s_.hits)) {
-      for (const int i : s_.hits) s_.ua.set(rs_.ua_patterns[static_cast<std::size_t>(i)].atom);
+    if (rs_.ua_set && set_match(*rs_.ua_set, ua_, s_.hits)) {
+      for (const int i : s_.hits) {
+        hit(s_.ua, RuleSetImpl::kUa, rs_.ua_patterns[static_cast<std::size_t>(i)].atom);
+      }
     }
   }
 
@@ -446,7 +510,7 @@ class Evaluator {
     if (ip_done_) return;
     ip_done_ = true;
     s_.ip.reset(rs_.networks.size());
-    rs_.cidrs.lookup(request_.ip, [&](std::uint32_t atom) { s_.ip.set(atom); });
+    rs_.cidrs.lookup(request_.ip, [&](std::uint32_t atom) { hit(s_.ip, RuleSetImpl::kIp, atom); });
   }
 
   bool match_ip(const Cond& c, std::string* why) {
@@ -522,6 +586,7 @@ class Evaluator {
   const RuleSetImpl& rs_;
   const RequestView& request_;
   Scratch& s_;
+  std::vector<std::uint64_t>* candidates_ = nullptr;
   std::string_view ua_;
   bool ua_present_ = false;
   bool ua_done_ = false;
@@ -543,7 +608,8 @@ std::string describe(const Action& action) {
         } else if constexpr (std::is_same_v<T, RateLimit>) {
           return "rate_limit";
         } else {
-          return "tarpit " + std::to_string(a.delay.count()) + "ms then " + std::to_string(a.status);
+          return "tarpit " + std::to_string(a.delay.count()) + "ms then " +
+                 std::to_string(a.status);
         }
       },
       action);
@@ -569,43 +635,67 @@ Decision RuleSet::evaluate(const RequestView& request, Trace* trace) const {
   if (!impl_) return d;
   const RuleSetImpl& rs = *impl_;
   Evaluator ev(rs, request);
-  bool decided = false;
-  for (const CompiledRule& rule : rs.rules) {
+
+  // Looks at one rule; true when its terminal action decided.
+  const auto look_at = [&](const CompiledRule& rule) {
     const RuleInfo& info = rs.infos[rule.info];
-    if (info.response_phase) continue;
     std::string why;
     const bool m = !rule.has_when || ev.match(rule.when, d.score, trace ? &why : nullptr);
     if (trace) {
       if (!rule.has_when) why = "no condition";
       TraceEntry entry{info.id, info.file, info.line, m, std::move(why)};
-      if (m && info.shadow) {
-        entry.why += rule.terminal ? "; shadow: would " + describe(*rule.terminal) + ", not enforced"
-                                   : "; shadow: actions not applied";
+      if (m && rule.shadow) {
+        entry.why += rule.terminal
+                         ? "; shadow: would " + describe(*rule.terminal) + ", not enforced"
+                         : "; shadow: actions not applied";
       } else if (m && rule.terminal) {
         entry.why += "; decides: " + describe(*rule.terminal);
       }
       trace->push_back(std::move(entry));
     }
-    if (!m) continue;
+    if (!m) return false;
     d.matched.push_back(info.id);
     for (const auto& tag : rule.tags) d.tags.push_back(tag);
-    if (info.shadow) {
+    if (rule.shadow) {
       // A shadow rule changes nothing: its terminal action is recorded, its score and header
       // edits are not applied (they could change the decision or what the origin sees).
       if (rule.terminal) d.shadow_hits.push_back(ShadowHit{info.id, *rule.terminal});
-      continue;
+      return false;
     }
     if (rule.has_score) d.score = clamp_score(d.score + rule.score);
     if (!rs.global_shadow) {
       for (const auto& h : rule.request_headers) d.request_headers.push_back(&h);
       for (const auto& h : rule.response_headers) d.response_headers.push_back(&h);
     }
-    if (rule.terminal) {
-      d.action = *rule.terminal;
-      d.rule_id = info.id;
-      d.source = "rule";
-      decided = true;
-      break;
+    if (!rule.terminal) return false;
+    d.action = *rule.terminal;
+    d.rule_id = info.id;
+    d.source = "rule";
+    return true;
+  };
+
+  bool decided = false;
+  if (trace != nullptr) {
+    // `explain`: every request-phase rule in order, gated or not, so the trace shows each one.
+    for (const CompiledRule& rule : rs.rules) {
+      if (!rule.response_phase && look_at(rule)) {
+        decided = true;
+        break;
+      }
+    }
+  } else {
+    // The candidates (ungated rules, and gated ones whose atoms matched), in rule order.
+    std::vector<std::uint64_t>& candidates = scratch().candidates;
+    candidates.assign(rs.ungated.begin(), rs.ungated.end());
+    ev.mark_candidates(candidates);
+    for (std::size_t w = 0; w < candidates.size() && !decided; ++w) {
+      for (std::uint64_t bits = candidates[w]; bits != 0; bits &= bits - 1) {
+        const auto r = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+        if (look_at(rs.rules[r])) {
+          decided = true;
+          break;
+        }
+      }
     }
   }
   if (!decided) {
@@ -629,8 +719,7 @@ void RuleSet::evaluate_response(const RequestView& request,
   Evaluator ev(rs, request);
   const int score = request.signals != nullptr ? clamp_score(request.signals->score) : 0;
   for (const CompiledRule& rule : rs.rules) {
-    const RuleInfo& info = rs.infos[rule.info];
-    if (!info.response_phase || info.shadow) continue;
+    if (!rule.response_phase || rule.shadow) continue;
     if (rule.has_when && !ev.match(rule.when, score, nullptr)) continue;
     for (const auto& h : rule.response_headers) out.push_back(&h);
   }
@@ -641,7 +730,7 @@ void RuleSet::match_user_agent(std::string_view user_agent, std::vector<UaMatch>
   const RuleSetImpl& rs = *impl_;
   Scratch& s = scratch();
   s.hits.clear();
-  if (!rs.ua_set->Match(user_agent, &s.hits)) return;
+  if (!set_match(*rs.ua_set, user_agent, s.hits)) return;
   // Set indices follow list order (lists are added first, in order), so sorting them gives the
   // lists in order and, within a list, its first matching entry.
   std::sort(s.hits.begin(), s.hits.end());

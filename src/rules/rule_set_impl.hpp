@@ -11,6 +11,7 @@
 #include <re2/re2.h>
 #include <re2/set.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -68,7 +69,7 @@ struct QueryTest {
 };
 
 struct HeaderTest {
-  std::string name;  // lower-case
+  std::string name;   // lower-case
   std::string shown;  // as written, for `why`
   TestMode mode = TestMode::present;
   std::string value;
@@ -96,7 +97,7 @@ struct PathAtom {
 
 // One user-agent pattern of the UA set.
 struct UaPattern {
-  std::uint32_t atom = 0;   // the list's atom, or the rule regex's own atom
+  std::uint32_t atom = 0;      // the list's atom, or the rule regex's own atom
   std::uint32_t list = kNone;  // index into lists, kNone for a rule's own regex
   std::string text;
   std::string label;  // "" = none
@@ -109,7 +110,7 @@ struct UaList {
 };
 
 struct Network {
-  std::string name;  // "" for a rule's inline list or file
+  std::string name;   // "" for a rule's inline list or file
   std::string shown;  // for `why`: "network 'office'" or "10.0.0.0/8, 192.0.2.0/24"
 };
 
@@ -123,6 +124,9 @@ struct StringHash {
 
 struct CompiledRule {
   std::size_t info = 0;  // index into RuleSetImpl::infos
+  // Copies of RuleInfo's flags: the evaluation loop reads only this struct.
+  bool shadow = false;
+  bool response_phase = false;
   bool has_when = false;
   Cond when;
   std::optional<Action> terminal;
@@ -142,7 +146,7 @@ class RuleSetImpl {
   Thresholds thresholds;
   std::vector<std::pair<std::string_view, int>> weights;  // catalogue name -> weight
 
-  std::vector<RuleInfo> infos;  // enabled rules, file order
+  std::vector<RuleInfo> infos;              // enabled rules, file order
   std::vector<detail::CompiledRule> rules;  // parallel to infos
   std::vector<limit::LimitSpec> limits;
   std::vector<CrawlerSpec> crawlers;
@@ -153,15 +157,24 @@ class RuleSetImpl {
   std::vector<detail::UaPattern> ua_patterns;  // by set index
   std::vector<detail::UaList> ua_lists;
   std::vector<std::string> ua_atom_shown;  // "list 'ai-crawlers'", "regex 'x'"
-  bool needs_ua = false;
+
+  // Candidate rules. A request-phase rule whose condition requires one of a few atoms of one
+  // space (a path condition, a user_agent list, an ip network, directly or under `all`) is
+  // "gated": it can only match when one of those atoms did, so the evaluation looks at it only
+  // then. Ungated rules are looked at always. With hundreds of path rules a request looks at a
+  // handful. Indexed by atom; values are indices into `rules`.
+  enum Space { kPath, kUa, kIp, kSpaces };
+  std::array<std::vector<std::vector<std::uint32_t>>, kSpaces> atom_rules;
+  std::array<bool, kSpaces> gates{};   // some rule is gated by this space
+  std::vector<std::uint64_t> ungated;  // bit per rule: request-phase rules without a gate
 
   // Paths.
   std::unordered_map<std::string, std::vector<std::uint32_t>, detail::StringHash, std::equal_to<>>
       path_exact;
   detail::PrefixTrie path_prefixes;
-  std::unique_ptr<RE2::Set> path_globs;    // anchored at both ends
+  std::unique_ptr<RE2::Set> path_globs;         // anchored at both ends
   std::vector<std::uint32_t> path_glob_atoms;   // by set index
-  std::unique_ptr<RE2::Set> path_regexes;  // unanchored
+  std::unique_ptr<RE2::Set> path_regexes;       // unanchored
   std::vector<std::uint32_t> path_regex_atoms;  // by set index
   std::vector<detail::PathAtom> path_atoms;
 

@@ -55,8 +55,8 @@ bool iends_with(std::string_view s, std::string_view suffix) noexcept {
 
 bool valid_name(std::string_view s, std::size_t max) noexcept {
   return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.';
   });
 }
 
@@ -88,8 +88,8 @@ bool parse_int(std::string_view s, std::int64_t& out) noexcept {
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   if (s.empty() || s.front() == '+') return false;
   const std::string_view digits = s.front() == '-' ? s.substr(1) : s;
-  if (digits.empty() || !std::all_of(digits.begin(), digits.end(),
-                                     [](char c) { return c >= '0' && c <= '9'; })) {
+  if (digits.empty() ||
+      !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return false;
   }
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);

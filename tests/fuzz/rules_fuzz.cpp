@@ -1,7 +1,6 @@
 // The rules compiler on arbitrary bytes: never a crash, a hang or an exception, a rule set exactly
 // when there is no error, and a compiled set evaluates a few requests without trouble.
 #include <boost/beast/http/fields.hpp>
-
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>

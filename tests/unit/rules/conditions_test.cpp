@@ -168,16 +168,20 @@ TEST_CASE("header: present, absent, equals, contains, regex; names case-insensit
   CHECK_FALSE(OneRule("{header: {name: Accept-Language, regex: '^fr'}}")(Request().headers(h)));
   CHECK_FALSE(OneRule("{header: {name: X-None, regex: '.*'}}")(Request().headers(h)));
   // A list: all of them.
-  CHECK(OneRule("{header: [{name: Accept-Language, present: true}, {name: X-Test, equals: Value}]}")(
-      Request().headers(h)));
-  CHECK_FALSE(OneRule("{header: [{name: Accept-Language, present: true}, {name: X-Test, equals: v}]}")(
-      Request().headers(h)));
+  CHECK(
+      OneRule("{header: [{name: Accept-Language, present: true}, {name: X-Test, equals: Value}]}")(
+          Request().headers(h)));
+  CHECK_FALSE(
+      OneRule("{header: [{name: Accept-Language, present: true}, {name: X-Test, equals: v}]}")(
+          Request().headers(h)));
 }
 
 TEST_CASE("user_agent: regex (case-insensitive, unanchored), lists, empty") {
   const auto rs = test::compile(R"(
 lists:
-  ai: { signal: ua.ai_crawler, patterns: [GPTBot, { pattern: 'Claude(Bot|-User)', label: Anthropic }] }
+  ai:
+    signal: ua.ai_crawler
+    patterns: [GPTBot, { pattern: 'Claude(Bot|-User)', label: Anthropic }]
   libs: ['^curl/', python-requests]
   fromfile: { file: lists/ai.txt }
 rules:
@@ -198,7 +202,7 @@ rules:
         V{"regex2", "ai", "both", "nonempty"});  // GPTBot is in lists/ai.txt too
   CHECK(tags(Request().ua("claude-user")) == V{"ai", "nonempty"});
   CHECK(tags(Request().ua("curl/8.5.0")) == V{"both", "nonempty"});
-  CHECK(tags(Request().ua("x curl/8.5.0")) == V{"nonempty"});  // ^ anchors
+  CHECK(tags(Request().ua("x curl/8.5.0")) == V{"nonempty"});       // ^ anchors
   CHECK(tags(Request().ua("CCBot/2.0")) == V{"both", "nonempty"});  // from the file (trimmed)
   CHECK(tags(Request().ua("")) == V{"empty"});
   CHECK(tags(Request().ua(std::nullopt)) == V{"empty"});
@@ -236,7 +240,9 @@ networks:
   fromfile: { file: networks/office.txt }
   mixed: { cidrs: [192.0.2.0/24], file: networks/office.txt }
 rules:
-  - { id: inline, when: { ip: [198.51.100.0/24, "2001:db8:1::/48", 203.0.113.7] }, then: { tag: inline } }
+  - id: inline
+    when: { ip: [198.51.100.0/24, "2001:db8:1::/48", 203.0.113.7] }
+    then: { tag: inline }
   - { id: one, when: { ip: 100.64.0.1 }, then: { tag: one } }
   - { id: named, when: { ip: { network: office } }, then: { tag: named } }
   - { id: file, when: { ip: { file: networks/office.txt } }, then: { tag: file } }
@@ -255,7 +261,7 @@ rules:
   CHECK(tags("2001:db8:2::5") == V{"named", "file", "two"});
   CHECK(tags("10.1.2.3") == V{"named", "file", "two"});
   CHECK(tags("::ffff:10.1.2.3") == V{"named", "file", "two"});  // IPv4-mapped is IPv4
-  CHECK(tags("198.51.100.7") == V{"inline", "file", "two"});     // a bare address in the file
+  CHECK(tags("198.51.100.7") == V{"inline", "file", "two"});    // a bare address in the file
   CHECK(tags("2002::1") == V{});
   CHECK(rs->in_network("office", boost::asio::ip::make_address("10.9.9.9")));
   CHECK_FALSE(rs->in_network("office", boost::asio::ip::make_address("11.9.9.9")));
@@ -277,7 +283,8 @@ TEST_CASE("cookie: present, absent, regex") {
 }
 
 TEST_CASE("signal: a name, any of a list, a value, a value in a list") {
-  const Signals ai = signals({{"ua.ai_crawler", "OpenAI"}, {"tls.ja4", "t13d1516h2_8daaf6152771_e5627efa2ab1"}});
+  const Signals ai =
+      signals({{"ua.ai_crawler", "OpenAI"}, {"tls.ja4", "t13d1516h2_8daaf6152771_e5627efa2ab1"}});
   CHECK(OneRule("{signal: ua.ai_crawler}")(Request().signals(ai)));
   CHECK_FALSE(OneRule("{signal: ua.headless}")(Request().signals(ai)));
   CHECK(OneRule("{signal: [ua.headless, ua.ai_crawler]}")(Request().signals(ai)));
@@ -336,6 +343,18 @@ rules:
   rs->evaluate_response(json.view(), out);
   REQUIRE(out.size() == 1);
   CHECK(out[0]->name == "X-A");
+  // A shadow response-phase rule applies nothing.
+  const auto shadow = test::compile(R"(
+rules:
+  - id: s
+    mode: shadow
+    when: { content_type: text/html }
+    then: { set_response_header: { name: X-A, value: b } }
+)");
+  out.clear();
+  auto page = Request().content_type("text/html");
+  shadow->evaluate_response(page.view(), out);
+  CHECK(out.empty());
 }
 
 TEST_CASE("all, any, not combine conditions") {

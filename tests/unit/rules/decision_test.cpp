@@ -54,7 +54,9 @@ limits:
 rules:
   - { id: allow, when: { path: /allow }, then: allow }
   - { id: block, when: { path: /block }, then: block }
-  - { id: block-status, when: { path: /block-status }, then: { block: { status: 451, page: legal } } }
+  - id: block-status
+    when: { path: /block-status }
+    then: { block: { status: 451, page: legal } }
   - { id: drop, when: { path: /drop }, then: { block: drop } }
   - { id: challenge, when: { path: /challenge }, then: challenge }
   - { id: challenge-level, when: { path: /nojs }, then: { challenge: nojs } }
@@ -163,8 +165,8 @@ rules:
   CHECK(test::is_block(decide(70)));
   CHECK(std::get<Block>(decide(70).action).status == 403);
   CHECK(decide(70).source == "threshold");
-  CHECK(test::is_block(decide(50, "/", true)));      // 50 + 25 from a rule
-  CHECK(test::is_allow(decide(90, "/free")));        // a terminal rule fired: no threshold
+  CHECK(test::is_block(decide(50, "/", true)));  // 50 + 25 from a rule
+  CHECK(test::is_allow(decide(90, "/free")));    // a terminal rule fired: no threshold
   // Off when 0 or absent.
   const auto none = test::compile("thresholds: { challenge: 0 }\nrules: []");
   CHECK(test::is_allow(Request().signals(with_score(100)).evaluate(*none)));
@@ -179,7 +181,8 @@ rules:
   - id: trial
     mode: shadow
     when: { path: { prefix: /a } }
-    then: [ { score: 50 }, { tag: trial }, { set_request_header: { name: X-T, value: "1" } }, block ]
+    then:
+      [ { score: 50 }, { tag: trial }, { set_request_header: { name: X-T, value: "1" } }, block ]
   - id: trial-score-only
     mode: shadow
     when: { path: { prefix: /a } }
@@ -235,7 +238,9 @@ rules:
   const auto resp = test::compile(R"(
 shadow: true
 rules:
-  - { id: r, when: { content_type: text/html }, then: { set_response_header: { name: X-A, value: b } } }
+  - id: r
+    when: { content_type: text/html }
+    then: { set_response_header: { name: X-A, value: b } }
 )");
   std::vector<const HeaderEdit*> out;
   auto html = Request().content_type("text/html");
@@ -282,7 +287,8 @@ rules:
     then: allow
 )");
   Trace trace;
-  const Decision d = Request().target("/articles/x").ua("Mozilla/5.0 GPTBot/1.0").evaluate(*rs, &trace);
+  const Decision d =
+      Request().target("/articles/x").ua("Mozilla/5.0 GPTBot/1.0").evaluate(*rs, &trace);
   CHECK(test::is_block(d));
   REQUIRE(trace.size() == 2);  // "after" was never looked at
   CHECK(trace[0].rule_id == "feed");
@@ -423,4 +429,76 @@ crawlers:
   CHECK(g->dns_suffixes == std::vector<std::string>{".googlebot.com", ".google.com"});
   CHECK(rs->claimed_crawler("bingbot/2.0")->name == "bing");
   CHECK(rs->claimed_crawler("Firefox") == nullptr);
+}
+
+TEST_CASE("gated evaluation decides as the rule-by-rule walk of explain does") {
+  // Many rules gated by path, UA and IP atoms, mixed with ungated ones; evaluate() looks only at
+  // the candidates, evaluate(trace) at every rule: the decisions must be the same.
+  std::string yaml = R"(
+lists:
+  bots: ['^curl/', GPTBot, 'Bot[0-9]']
+networks:
+  n1: [10.0.0.0/8]
+  n2: [10.1.0.0/16, "2001:db8::/32"]
+rules:
+)";
+  for (int i = 0; i < 120; ++i) {
+    const std::string id = "r" + std::to_string(i);
+    std::string when;
+    switch (i % 8) {
+      case 0:
+        when = "{ path: { prefix: /a/" + std::to_string(i % 5) + " } }";
+        break;
+      case 1:
+        when = "{ path: '/b/*/" + std::to_string(i % 3) + "' }";
+        break;
+      case 2:
+        when = "{ user_agent: { list: bots }, path: { prefix: /a } }";
+        break;
+      case 3:
+        when = "{ ip: { network: n" + std::to_string(1 + i % 2) + " } }";
+        break;
+      case 4:
+        when = "{ any: [ { path: /c }, { path: { regex: 'd$' } } ] }";
+        break;
+      case 5:
+        when = "{ any: [ { path: /c }, { ip: [192.0.2.0/24] } ] }";
+        break;  // ungated
+      case 6:
+        when = "{ score: '>= " + std::to_string(20 + i % 40) + "' }";
+        break;
+      default:
+        when = "{ not: { path: { prefix: /a } } }";
+        break;
+    }
+    const std::string then = i % 3 == 0   ? "{ score: 7 }"
+                             : i % 3 == 1 ? "[ { tag: " + id + " }, { score: 3 } ]"
+                                          : (i % 9 == 2 ? "block" : "{ tag: t" + id + " }");
+    yaml += "  - { id: " + id + ", when: " + when + ", then: " + then + " }\n";
+  }
+  const auto rs = test::compile(yaml);
+  const std::vector<std::string> paths = {"/",  "/a/1", "/a/3/x", "/b/x/1", "/b/x/2",
+                                          "/c", "/d",   "/xd",    "/a/0d",  "/b//1"};
+  const std::vector<std::string> uas = {"curl/8", "GPTBot", "Bot7", "Firefox", ""};
+  const std::vector<std::string> ips = {"10.1.2.3", "10.2.0.1", "192.0.2.1", "2001:db8::1",
+                                        "1.1.1.1"};
+  int checked = 0;
+  for (const auto& p : paths) {
+    for (const auto& ua : uas) {
+      for (const auto& ip : ips) {
+        auto r = Request().target(p).ua(ua).ip(ip);
+        Trace trace;
+        const Decision walked = r.evaluate(*rs, &trace);
+        const Decision gated = r.evaluate(*rs);
+        INFO(p << " " << ua << " " << ip);
+        CHECK(gated.action.index() == walked.action.index());
+        CHECK(gated.rule_id == walked.rule_id);
+        CHECK(gated.score == walked.score);
+        CHECK(as_strings(gated.matched) == as_strings(walked.matched));
+        CHECK(as_strings(gated.tags) == as_strings(walked.tags));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 250);
 }

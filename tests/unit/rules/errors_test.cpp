@@ -1,9 +1,8 @@
 // Loader errors: one fixture a kind of problem (tests/fixtures/rules/errors/*.yaml), each ending
 // with the diagnostics it must give as "# expect: file:line:column: message" lines. Every
 // diagnostic is compared (message, line and column), in order, and nothing else may be reported.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -82,8 +81,9 @@ rules:
   CHECK(d.line == 5);
   CHECK(d.column == 25);
   CHECK(d.message == "rule 'feeds-never-challenged': then.rate_limit: unknown limit 'feed-per-ip'");
-  CHECK(d.format() == "default.yaml:5:25: rule 'feeds-never-challenged': then.rate_limit: "
-                      "unknown limit 'feed-per-ip'");
+  CHECK(d.format() ==
+        "default.yaml:5:25: rule 'feeds-never-challenged': then.rate_limit: "
+        "unknown limit 'feed-per-ip'");
   CHECK(d.severity == Diagnostic::Severity::error);
 }
 
@@ -94,14 +94,15 @@ rules:
   - { id: b, when: { path: { regex: '(' } }, then: blok }
   - { id: a, then: [ allow, block ] }
 )");
-  CHECK(all == std::vector<std::string>{
-                   "test.yaml:3:22: rule 'a': when: unknown condition 'pth' (did you mean 'path'?)",
-                   "test.yaml:4:37: rule 'b': when.path.regex: bad regex '(': missing ): (",
-                   "test.yaml:4:52: rule 'b': then: unknown action 'blok' (did you mean 'block'?)",
-                   "test.yaml:5:11: rule 'a': duplicate id (first defined at test.yaml:3:11)",
-                   "test.yaml:5:29: rule 'a': then[1]: more than one terminal action: 'block' here "
-                   "and 'allow' at line 5, column 22 (a rule ends with at most one of allow, block, "
-                   "challenge, rate_limit, tarpit)"});
+  CHECK(all ==
+        std::vector<std::string>{
+            "test.yaml:3:22: rule 'a': when: unknown condition 'pth' (did you mean 'path'?)",
+            "test.yaml:4:37: rule 'b': when.path.regex: bad regex '(': missing ): (",
+            "test.yaml:4:52: rule 'b': then: unknown action 'blok' (did you mean 'block'?)",
+            "test.yaml:5:11: rule 'a': duplicate id (first defined at test.yaml:3:11)",
+            "test.yaml:5:29: rule 'a': then[1]: more than one terminal action: 'block' here "
+            "and 'allow' at line 5, column 22 (a rule ends with at most one of allow, block, "
+            "challenge, rate_limit, tarpit)"});
 }
 
 TEST_CASE("the loader never throws: binary garbage and odd YAML are diagnostics") {
@@ -113,7 +114,8 @@ TEST_CASE("the loader never throws: binary garbage and odd YAML are diagnostics"
       "rules: !!binary aGVsbG8=",
       "a: &x [*x]",
       "rules: [{id: a, when: &w {not: *w}, then: block}]",
-      "rules:\n  - id: a\n    when: {all: [{all: [{all: [{all: [{all: [{all: [{all: [{all: []}]}]}]}]}]}]}]}",
+      "rules:\n  - id: a\n    when: {all: [{all: [{all: [{all: [{all: [{all: [{all: [{all: "
+      "[]}]}]}]}]}]}]}]}",
       "? [a]\n: b",
       "lists: {ai: {file: /dev/zero}}",
       "include: /dev/null",

@@ -1,7 +1,6 @@
 // load_rules: sources (files, directories, globs), includes (in place, relative, read once),
 // list files, the version hash.
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -88,9 +87,9 @@ TEST_CASE("sources in the order given; rule ids unique across them") {
   tmp.write("x.yaml", "rules: [{id: a, then: allow}]\n");
   const LoadResult dup = load_rules({kInclude + "dir", tmp / "x.yaml"});
   REQUIRE(dup.diagnostics.size() == 1);
-  CHECK(dup.diagnostics[0].format() ==
-        tmp / "x.yaml" + ":1:14: rule 'a': duplicate id (first defined at " + kInclude +
-            "dir/02-a.yaml:2:11)");
+  CHECK(dup.diagnostics[0].format() == tmp / "x.yaml" +
+                                           ":1:14: rule 'a': duplicate id (first defined at " +
+                                           kInclude + "dir/02-a.yaml:2:11)");
 }
 
 TEST_CASE("sources that match nothing are errors") {
@@ -116,7 +115,9 @@ TEST_CASE("an empty file, or one with comments only, defines nothing") {
 
 TEST_CASE("version: a hash of every file read, list files included") {
   TempDir tmp;
-  tmp.write("a.yaml", "lists: { l: { file: l.txt } }\nrules: [{id: a, when: {user_agent: {list: l}}, then: block}]\n");
+  tmp.write("a.yaml",
+            "lists: { l: { file: l.txt } }\nrules: [{id: a, when: {user_agent: {list: l}}, then: "
+            "block}]\n");
   tmp.write("l.txt", "GPTBot\n");
   const std::string v1(load({tmp / "a.yaml"})->version());
   CHECK(v1.size() == 12);
@@ -160,4 +161,18 @@ TEST_CASE("the shipped rules directory loads as a source, like the config's rule
   INFO(test::joined(r.diagnostics));
   REQUIRE(r.rules != nullptr);
   CHECK(r.rules->size() > 0);
+}
+
+TEST_CASE("thresholds and weights: a later file overrides an earlier one, key by key") {
+  TempDir tmp;
+  tmp.write("a.yaml",
+            "thresholds: { challenge: 30, block: 70 }\n"
+            "weights: { ua.ai_crawler: 10, ua.headless: 20 }\n");
+  tmp.write("b.yaml", "thresholds: { block: 80 }\nweights: { ua.headless: 5 }\n");
+  const auto rs = load({tmp / "a.yaml", tmp / "b.yaml"});
+  CHECK(rs->thresholds().challenge == 30);
+  CHECK(rs->thresholds().block == 80);
+  CHECK(rs->weight("ua.ai_crawler") == 10);
+  CHECK(rs->weight("ua.headless") == 5);
+  CHECK_FALSE(rs->global_shadow());
 }

@@ -1,12 +1,12 @@
 // The indexes behind the conditions (private to the rules module): the CIDR prefix tree checked
 // against net::Cidr::contains on random data, the prefix trie, glob translation.
-#include <catch2/catch.hpp>
+#include "../../../src/rules/matchers.hpp"
+
 #include <re2/re2.h>
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <set>
-
-#include "../../../src/rules/matchers.hpp"
 
 using namespace bawwab;
 using namespace bawwab::rules::detail;
@@ -65,7 +65,8 @@ TEST_CASE("CidrTrie agrees with Cidr::contains on random networks and addresses"
     b[1] = 0x01;
     b[2] = 0x0d;
     b[3] = static_cast<unsigned char>(rng() % 4 == 0 ? 0xb9 : 0xb8);
-    for (std::size_t i = 4; i < 16; ++i) b[i] = static_cast<unsigned char>(rng() % 3 == 0 ? rng() : 0);
+    for (std::size_t i = 4; i < 16; ++i)
+      b[i] = static_cast<unsigned char>(rng() % 3 == 0 ? rng() : 0);
     return boost::asio::ip::address_v6(b);
   };
   auto clear_host = [](auto bytes, unsigned len) {

@@ -1,7 +1,7 @@
 // normalize_path: what rules see of a request target, and the bypass attempts it defeats.
-#include <catch2/catch.hpp>
-
 #include "bawwab/rules/normalize.hpp"
+
+#include <catch2/catch.hpp>
 
 using bawwab::rules::normalize_path;
 

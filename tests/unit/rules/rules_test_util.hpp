@@ -6,7 +6,6 @@
 // Header-only; tests only.
 #include <boost/beast/http/fields.hpp>
 #include <catch2/catch.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,11 +27,23 @@ class Request {
  public:
   using Headers = std::vector<std::pair<std::string, std::string>>;
 
-  Request& method(std::string v) { method_ = std::move(v); return *this; }
-  Request& host(std::string v) { host_ = std::move(v); return *this; }
-  Request& target(std::string v) { target_ = std::move(v); return *this; }
+  Request& method(std::string v) {
+    method_ = std::move(v);
+    return *this;
+  }
+  Request& host(std::string v) {
+    host_ = std::move(v);
+    return *this;
+  }
+  Request& target(std::string v) {
+    target_ = std::move(v);
+    return *this;
+  }
   // nullopt: no User-Agent field at all.
-  Request& ua(std::optional<std::string> v) { ua_ = std::move(v); return *this; }
+  Request& ua(std::optional<std::string> v) {
+    ua_ = std::move(v);
+    return *this;
+  }
   Request& header(std::string name, std::string value) {
     headers_.emplace_back(std::move(name), std::move(value));
     return *this;
@@ -41,9 +52,18 @@ class Request {
     headers_.insert(headers_.end(), h.begin(), h.end());
     return *this;
   }
-  Request& ip(std::string v) { ip_ = std::move(v); return *this; }
-  Request& signals(Signals v) { signals_ = std::move(v); return *this; }
-  Request& content_type(std::string v) { content_type_ = std::move(v); return *this; }
+  Request& ip(std::string v) {
+    ip_ = std::move(v);
+    return *this;
+  }
+  Request& signals(Signals v) {
+    signals_ = std::move(v);
+    return *this;
+  }
+  Request& content_type(std::string v) {
+    content_type_ = std::move(v);
+    return *this;
+  }
 
   // A view into this object: valid while it lives and is not changed.
   RequestView view() {
