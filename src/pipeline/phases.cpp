@@ -234,6 +234,10 @@ void collect_signals(RequestContext& ctx, const Runtime& rt, const Services& ser
     in.tls_mismatch =
         detect::tls_ua_mismatch(*ctx.client.hello, (*ctx.request)[bhttp::field::user_agent]);
   }
+  // Any cookie bawwab set (the pass, or a challenge's check cookie <name>_chk_...) came back.
+  for (std::string_view header : cookie_headers(ctx)) {
+    if (header.find(rt.challenge.cookie_name) != std::string_view::npos) in.has_our_cookie = true;
+  }
   in.has_pass_cookie = ctx.pass_valid;
   in.pass_cookie_invalid = ctx.pass_invalid;
   ctx.signals = detect::collect_signals(in, *rt.rules, services.crawlers, services.behaviour, now);

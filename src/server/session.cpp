@@ -938,7 +938,15 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     co_return pipeline::apply_limits(ctx, rt, verdicts);
   }
 
+  // For behaviour.cookie_ignored: clients that never return a cookie bawwab set.
+  void note_cookie_set(const pipeline::RequestContext& ctx) {
+    if (shared_.services.behaviour == nullptr) return;
+    shared_.services.behaviour->cookie_set(detect::BehaviourTracker::key_for(ctx.client.ip),
+                                           SteadyClock::now());
+  }
+
   void count_verification(const pipeline::RequestContext& ctx) {
+    note_cookie_set(ctx);  // verify answers set the pass (or a new check cookie)
     if (ctx.decision.source == "challenge_passed") shared_.stats.challenges_passed.inc();
     else if (ctx.decision.source == "challenge_failed") shared_.stats.challenges_failed.inc();
   }
@@ -970,6 +978,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     if (std::holds_alternative<rules::Challenge>(d.action) && !d.shadow &&
         std::holds_alternative<pipeline::Respond>(plan)) {
       shared_.stats.challenges_issued.inc();
+      note_cookie_set(ctx);  // the page sets a check cookie: a browser sends it back
     }
   }
 
