@@ -24,7 +24,10 @@ if [[ ! -x $bin && $# -eq 0 ]]; then
   cmake -S "$root" -B "$build" -G Ninja -DBAWWAB_BENCH=ON >/dev/null
   ninja -C "$build" -j2 bench_rules
 fi
-[[ -x $bin ]] || { echo "run.sh: bench_rules not found at $bin (build target bench_rules)" >&2; exit 1; }
+if [[ ! -x $bin ]]; then
+  echo "run.sh: bench_rules not found at $bin (build target bench_rules)" >&2
+  exit 1
+fi
 pin=()
 if [[ -n $cpu ]] && command -v taskset >/dev/null; then pin=(taskset -c "$cpu"); fi
 

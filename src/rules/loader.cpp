@@ -789,6 +789,12 @@ class Loader : Reader {
                      });
     LoadResult result;
     for (auto& [order, d] : st_.diagnostics) result.diagnostics.push_back(std::move(d));
+    if (st_.dropped > 0) {
+      result.diagnostics.push_back(
+          Diagnostic{result.diagnostics.empty() ? std::string() : result.diagnostics.back().file, 0,
+                     0, std::to_string(st_.dropped) + " more problems not shown",
+                     st_.dropped_errors > 0 ? Severity::error : Severity::warning});
+    }
     if (!has_errors(result.diagnostics)) {
       result.rules = std::make_shared<const RuleSet>(std::move(impl));
     }

@@ -99,8 +99,8 @@ struct ReadState {
   std::deque<Source> sources;       // a deque: At keeps pointers to them
   std::uint64_t hash = kFnvOffset;  // of every file's bytes, in reading order: the version
   std::size_t nodes = 0;            // YAML nodes and file lines visited (see kMaxNodes)
-  std::size_t dropped = 0;         // diagnostics beyond kMaxDiagnostics...
-  std::size_t dropped_errors = 0;  // ... and how many of them were errors
+  std::size_t dropped = 0;          // diagnostics beyond kMaxDiagnostics...
+  std::size_t dropped_errors = 0;   // ... and how many of them were errors
 };
 
 class Reader {
@@ -160,8 +160,8 @@ class Reader {
 
   std::size_t error_count() const {
     return static_cast<std::size_t>(
-        std::count_if(st_.diagnostics.begin(), st_.diagnostics.end(),
-                      [](const auto& d) { return d.second.severity == Severity::error; })) +
+               std::count_if(st_.diagnostics.begin(), st_.diagnostics.end(),
+                             [](const auto& d) { return d.second.severity == Severity::error; })) +
            st_.dropped_errors;
   }
 

@@ -149,3 +149,26 @@ TEST_CASE("aliases cannot blow a small file up into a huge tree") {
   CHECK(budget);
   CHECK(r.diagnostics.size() < 10);
 }
+
+TEST_CASE("a recursive alias is refused before anything walks it") {
+  const auto d = test::diagnostic(R"(
+rules:
+  - { id: r0, when: &c0 { path: /x }, then: block }
+  - { id: r1, when: &c1 { any: [*c1, *c0, *c1] }, then: block }
+)");
+  CHECK(d ==
+        "test.yaml:4:33: this alias refers to a node that contains it: recursive YAML is "
+        "not allowed");
+}
+
+TEST_CASE("past 500 diagnostics, the rest are summed up in one line") {
+  std::string yaml = "rules:\n";
+  for (int i = 0; i < 600; ++i) yaml += "  - { id: r" + std::to_string(i) + ", then: blok }\n";
+  const LoadResult r = load_rules_text(yaml, "many.yaml");
+  CHECK(r.rules == nullptr);
+  REQUIRE(r.diagnostics.size() == 501);
+  CHECK(r.diagnostics[499].format() ==
+        "many.yaml:501:23: rule 'r499': then: unknown action 'blok' (did you mean 'block'?)");
+  CHECK(r.diagnostics[500].format() == "many.yaml:0:0: 100 more problems not shown");
+  CHECK(r.diagnostics[500].severity == Diagnostic::Severity::error);
+}
