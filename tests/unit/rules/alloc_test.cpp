@@ -18,12 +18,19 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
   throw std::bad_alloc();
 }
+// The nothrow form too: std::get_temporary_buffer (stable_sort) allocates with it and frees with
+// the plain delete below, so both halves must be ours (ASan reports a mismatch otherwise).
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  if (g_counting) ++g_allocations;
+  return std::malloc(size == 0 ? 1 : size);
+}
 // GCC cannot tell that these are the replacements of the operator new above (free() of what
 // malloc() gave), and warns about a new/delete mismatch that is not one.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 #pragma GCC diagnostic pop
 
 using namespace bawwab;
