@@ -18,7 +18,7 @@
 
 #include "bawwab/limit/redis_store.hpp"
 #include "tls_files.hpp"
-#include "values.hpp"
+#include "bawwab/config/values.hpp"
 
 namespace bawwab::config {
 namespace {

@@ -14,7 +14,7 @@
 #include <memory>
 #include <system_error>
 
-#include "values.hpp"
+#include "bawwab/config/values.hpp"
 
 namespace bawwab::config::detail {
 namespace {

@@ -1,4 +1,4 @@
-#include "values.hpp"
+#include "bawwab/config/values.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,7 +1,8 @@
 #pragma once
 // Values written in the config file and on the command line (addresses, URLs, host patterns,
-// numbers): parsing, and the explanations the loader puts into its diagnostics. Internal to the
-// config module; the public building blocks (durations, sizes, did_you_mean) are in loader.hpp.
+// numbers): parsing, and the explanations the loader puts into its diagnostics. Shared by the
+// config and rules loaders, so both word their messages alike; the building blocks operators meet
+// on the command line too (durations, sizes, did_you_mean) are in loader.hpp.
 // Everything here is pure and thread-safe. "why" out-parameters are message fragments without the
 // key path, e.g. "port 70000 is out of range (0-65535)".
 #include <cstdint>
@@ -22,7 +23,7 @@ std::string lowercase(std::string_view s);
 
 // Text inside a message: control and non-ASCII bytes escaped as \xNN, so that binary garbage
 // cannot mangle a terminal or split a log line; clipped to max bytes ("..." after).
-std::string printable(std::string_view s, std::size_t max);
+std::string printable(std::string_view s, std::size_t max = 80);
 // User text inside a message: printable, in single quotes. Values are clipped at 80 bytes; file
 // names are given more room (they are what the operator needs to find).
 std::string quote(std::string_view s, std::size_t max = 80);
