@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -71,6 +73,46 @@ constexpr const char* kReplayHelp =
 int usage(const std::string& message, const char* help) {
   std::fprintf(stderr, "bawwab: %s\n\n%s", message.c_str(), help);
   return 2;
+}
+
+// The options of explain and replay, in the order given.
+struct Options {
+  std::vector<std::pair<std::string, std::string>> given;  // (name, value); switches get ""
+  bool help = false;
+};
+
+// Parses "--name value", "--name=value" and switches. Returns a message on a usage error.
+std::optional<std::string> parse_options(int argc, char** argv,
+                                         std::initializer_list<std::string_view> with_value,
+                                         std::initializer_list<std::string_view> switches,
+                                         Options& out) {
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    std::string name(arg), value;
+    bool has_value = false;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos && arg.starts_with("--")) {
+      name = std::string(arg.substr(0, eq));
+      value = std::string(arg.substr(eq + 1));
+      has_value = true;
+    }
+    if (name == "--help" || name == "-h") {
+      out.help = true;
+      continue;
+    }
+    if (std::find(switches.begin(), switches.end(), name) != switches.end()) {
+      out.given.emplace_back(name, "");
+      continue;
+    }
+    if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
+      return "unknown option '" + name + "'";
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) return "option '" + name + "' needs a value";
+      value = argv[++i];
+    }
+    out.given.emplace_back(std::move(name), std::move(value));
+  }
+  return std::nullopt;
 }
 
 // Loads config + rules the way `run` would, printing every problem. Null on errors.
@@ -169,33 +211,22 @@ int cmd_explain(int argc, char** argv) {
   std::optional<std::string> host, ua;
   std::vector<std::string> headers;
   bool tls = false, bare = false, verbose = false;
-  for (int i = 2; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string name(arg), value;
-    bool has_value = false;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos && arg.starts_with("--")) {
-      name = std::string(arg.substr(0, eq));
-      value = std::string(arg.substr(eq + 1));
-      has_value = true;
-    }
-    if (name == "--help" || name == "-h") {
-      std::printf("%s", kExplainHelp);
-      return 0;
-    }
-    if (name == "--tls") { tls = true; continue; }
-    if (name == "--bare") { bare = true; continue; }
-    if (name == "--verbose") { verbose = true; continue; }
-    static const std::vector<std::string_view> with_value = {
-        "--config", "--rules", "--request", "--method", "--host", "--path",
-        "--ua",     "--header", "--ip",     "--ja4"};
-    if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
-      return usage("unknown option '" + name + "'", kExplainHelp);
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) return usage("option '" + name + "' needs a value", kExplainHelp);
-      value = argv[++i];
-    }
-    if (name == "--config") config_path = value;
+  Options opts;
+  if (auto err = parse_options(argc, argv,
+                               {"--config", "--rules", "--request", "--method", "--host",
+                                "--path", "--ua", "--header", "--ip", "--ja4"},
+                               {"--tls", "--bare", "--verbose"}, opts)) {
+    return usage(*err, kExplainHelp);
+  }
+  if (opts.help) {
+    std::printf("%s", kExplainHelp);
+    return 0;
+  }
+  for (const auto& [name, value] : opts.given) {
+    if (name == "--tls") tls = true;
+    else if (name == "--bare") bare = true;
+    else if (name == "--verbose") verbose = true;
+    else if (name == "--config") config_path = value;
     else if (name == "--rules") overrides.rules = value;
     else if (name == "--request") request_file = value;
     else if (name == "--method") method = value;
@@ -385,28 +416,17 @@ int cmd_replay(int argc, char** argv) {
   std::optional<std::string> config_path, against, log_path;
   config::Overrides overrides;
   std::size_t examples = 3;
-  for (int i = 2; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    std::string name(arg), value;
-    bool has_value = false;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos && arg.starts_with("--")) {
-      name = std::string(arg.substr(0, eq));
-      value = std::string(arg.substr(eq + 1));
-      has_value = true;
-    }
-    if (name == "--help" || name == "-h") {
-      std::printf("%s", kReplayHelp);
-      return 0;
-    }
-    static const std::vector<std::string_view> with_value = {"--config", "--rules", "--log",
-                                                             "--against", "--examples"};
-    if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
-      return usage("unknown option '" + name + "'", kReplayHelp);
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) return usage("option '" + name + "' needs a value", kReplayHelp);
-      value = argv[++i];
-    }
+  Options opts;
+  if (auto err = parse_options(argc, argv,
+                               {"--config", "--rules", "--log", "--against", "--examples"}, {},
+                               opts)) {
+    return usage(*err, kReplayHelp);
+  }
+  if (opts.help) {
+    std::printf("%s", kReplayHelp);
+    return 0;
+  }
+  for (const auto& [name, value] : opts.given) {
     if (name == "--config") config_path = value;
     else if (name == "--rules") overrides.rules = value;
     else if (name == "--log") log_path = value;
