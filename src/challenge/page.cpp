@@ -187,18 +187,18 @@ std::string challenge_url(const ChallengeConfig& cfg, std::string_view challenge
 void open_page(std::string& out, const ChallengeConfig& cfg, const Texts& t,
                std::string_view head_extra) {
   out += "<!DOCTYPE html>\n<html lang=\"";
-  detail::append_html(out, cfg.lang);
+  http::append_html_escaped(out, cfg.lang);
   out += "\" dir=\"";
-  detail::append_html(out, cfg.dir);
+  http::append_html_escaped(out, cfg.dir);
   out +=
       "\"><head><meta charset=\"utf-8\">"
       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">";
   out += head_extra;
   out += "<title>";
-  detail::append_html(out, t.title);
+  http::append_html_escaped(out, t.title);
   if (!cfg.site_name.empty()) {
     out += " | ";
-    detail::append_html(out, cfg.site_name);
+    http::append_html_escaped(out, cfg.site_name);
   }
   out += "</title>";
   out += kStyle;
@@ -207,14 +207,15 @@ void open_page(std::string& out, const ChallengeConfig& cfg, const Texts& t,
 
 void heading(std::string& out, const ChallengeConfig& cfg, std::string_view fallback) {
   out += "<h1>";
-  detail::append_html(out, cfg.site_name.empty() ? fallback : std::string_view(cfg.site_name));
+  const std::string_view name = cfg.site_name.empty() ? fallback : std::string_view(cfg.site_name);
+  http::append_html_escaped(out, name);
   out += "</h1>\n";
 }
 
 void link(std::string& out, std::string_view href, std::string_view text,
           std::string_view cls = {}) {
   out += "<a href=\"";
-  detail::append_html(out, href);
+  http::append_html_escaped(out, href);
   out += '"';
   if (!cls.empty()) {
     out += " class=\"";
@@ -222,7 +223,7 @@ void link(std::string& out, std::string_view href, std::string_view text,
     out += '"';
   }
   out += '>';
-  detail::append_html(out, text);
+  http::append_html_escaped(out, text);
   out += "</a>";
 }
 
@@ -232,7 +233,7 @@ void contact_line(std::string& out, const ChallengeConfig& cfg, const Texts& t) 
   if (cfg.contact.empty()) return;
   const std::string_view c = cfg.contact;
   out += "<p><small>";
-  detail::append_html(out, t.contact);
+  http::append_html_escaped(out, t.contact);
   out += ' ';
   const bool url = c.starts_with("https://") || c.starts_with("http://");
   const bool mail = !url && c.find('@') != std::string_view::npos &&
@@ -242,7 +243,7 @@ void contact_line(std::string& out, const ChallengeConfig& cfg, const Texts& t) 
   } else if (mail) {
     link(out, std::string("mailto:") + std::string(c), c);
   } else {
-    detail::append_html(out, c);
+    http::append_html_escaped(out, c);
   }
   out += "</small></p>\n";
 }
@@ -279,28 +280,28 @@ std::string render_js_page(const ChallengeConfig& config, std::string_view chall
   out.reserve(7 * 1024);
   open_page(out, config, t, {});
   out += "<main id=\"b\" data-c=\"";
-  detail::append_html(out, challenge);
+  http::append_html_escaped(out, challenge);
   out += "\" data-d=\"";
   out += std::to_string(difficulty);
   out += "\" data-u=\"";
-  detail::append_html(out, challenge_url(config, challenge, {}, return_path));
+  http::append_html_escaped(out, challenge_url(config, challenge, {}, return_path));
   out += "\" data-p=\"";
-  detail::append_html(out, t.js_progress);
+  http::append_html_escaped(out, t.js_progress);
   out += "\" data-ok=\"";
-  detail::append_html(out, t.js_done);
+  http::append_html_escaped(out, t.js_done);
   out += "\" data-f=\"";
-  detail::append_html(out, t.js_failed);
+  http::append_html_escaped(out, t.js_failed);
   out += "\">\n";
   heading(out, config, t.title);
   out += "<p>";
-  detail::append_html(out, t.js_intro);
+  http::append_html_escaped(out, t.js_intro);
   out += "</p>\n<p id=\"s\" role=\"status\" aria-live=\"polite\">";
-  detail::append_html(out, t.js_working);
+  http::append_html_escaped(out, t.js_working);
   out += "</p>\n";
   const std::string nojs = verify_url(config, "level=nojs&", return_path);
   const std::string accessible = verify_url(config, "level=accessible&", return_path);
   out += "<noscript><p role=\"alert\"><strong>";
-  detail::append_html(out, t.noscript);
+  http::append_html_escaped(out, t.noscript);
   out += "</strong> ";
   link(out, nojs, t.noscript_link);
   out += "</p></noscript>\n<p><small>";
@@ -324,7 +325,7 @@ std::string render_nojs_page(const ChallengeConfig& config, std::string_view cha
   std::string refresh = "<meta http-equiv=\"refresh\" content=\"";
   refresh += std::to_string(config.nojs_delay.count());
   refresh += ";url=";
-  detail::append_html(refresh, next);
+  http::append_html_escaped(refresh, next);
   refresh += "\">";
   std::string out;
   out.reserve(4 * 1024);
@@ -332,11 +333,11 @@ std::string render_nojs_page(const ChallengeConfig& config, std::string_view cha
   out += "<main>\n";
   heading(out, config, t.title);
   out += "<p>";
-  detail::append_html(out, t.nojs_intro);
+  http::append_html_escaped(out, t.nojs_intro);
   out += "</p>\n<p>";
-  detail::append_html(out, t.nojs_cookies);
+  http::append_html_escaped(out, t.nojs_cookies);
   out += "</p>\n<p>";
-  detail::append_html(out, t.nojs_manual);
+  http::append_html_escaped(out, t.nojs_manual);
   out += ' ';
   link(out, next, t.nojs_link);
   out += ".</p>\n";
@@ -355,15 +356,15 @@ std::string render_accessible_page(const ChallengeConfig& config, std::string_vi
   heading(out, config, t.title);
   if (cookie_problem) {
     out += "<p role=\"alert\"><strong>";
-    detail::append_html(out, t.acc_cookie_problem);
+    http::append_html_escaped(out, t.acc_cookie_problem);
     out += "</strong></p>\n";
   }
   out += "<h2>";
-  detail::append_html(out, t.acc_heading);
+  http::append_html_escaped(out, t.acc_heading);
   out += "</h2>\n<p>";
-  detail::append_html(out, t.acc_why);
+  http::append_html_escaped(out, t.acc_why);
   out += "</p>\n<p>";
-  detail::append_html(out, t.acc_how);
+  http::append_html_escaped(out, t.acc_how);
   out += "</p>\n<p>";
   link(out, verify_url(config, "level=nojs&", return_path), t.acc_button, "btn");
   out += "</p>\n";

@@ -6,22 +6,11 @@
 #include <string>
 #include <string_view>
 
+#include "bawwab/http/replies.hpp"
+
 namespace bawwab::challenge::detail {
 
-// Escapes & < > " ' : safe in element content and in quoted attribute values.
-inline void append_html(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-}
-
+// HTML escaping: http::append_html_escaped (bawwab/http/replies.hpp).
 inline bool is_unreserved(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';

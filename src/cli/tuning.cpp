@@ -139,6 +139,7 @@ std::string describe_action(const rules::Decision& d) {
   std::string out(rules::action_name(d.action));
   if (const auto* b = std::get_if<rules::Block>(&d.action)) {
     out += b->drop ? " (drop)" : " " + std::to_string(b->status);
+    if (!b->page.empty()) out += " with page '" + b->page + "'";
   } else if (const auto* c = std::get_if<rules::Challenge>(&d.action)) {
     out += " " + c->level;
     if (c->difficulty != 0) out += " difficulty " + std::to_string(c->difficulty);

@@ -47,7 +47,15 @@ const Page* find_page(unsigned status) {
   return nullptr;
 }
 
-void append_escaped(std::string& out, std::string_view s) {
+bool is_safe_value(std::string_view v) {
+  for (char c : v)
+    if (!text::is_value_char(c)) return false;
+  return true;
+}
+
+}  // namespace
+
+void append_html_escaped(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
       case '&': out += "&amp;"; break;
@@ -59,14 +67,6 @@ void append_escaped(std::string& out, std::string_view s) {
     }
   }
 }
-
-bool is_safe_value(std::string_view v) {
-  for (char c : v)
-    if (!text::is_value_char(c)) return false;
-  return true;
-}
-
-}  // namespace
 
 LocalReply error_reply(unsigned status, std::string_view detail) {
   LocalReply r;
@@ -85,15 +85,15 @@ LocalReply error_reply(unsigned status, std::string_view detail) {
   r.body.reserve(256 + detail.size());
   r.body += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width\"><title>";
-  append_escaped(r.body, heading);
+  append_html_escaped(r.body, heading);
   r.body += "</title></head>\n<body><h1>";
-  append_escaped(r.body, heading);
+  append_html_escaped(r.body, heading);
   r.body += "</h1><p>";
-  append_escaped(r.body, sentence);
+  append_html_escaped(r.body, sentence);
   r.body += "</p>";
   if (!detail.empty()) {
     r.body += "<p>";
-    append_escaped(r.body, detail);
+    append_html_escaped(r.body, detail);
     r.body += "</p>";
   }
   r.body += "</body></html>\n";

@@ -22,6 +22,7 @@
 #include "bawwab/limit/headers.hpp"
 #include "bawwab/limit/key.hpp"
 #include "bawwab/limit/limiter.hpp"
+#include "bawwab/rules/page_template.hpp"
 
 namespace bawwab::pipeline {
 namespace bhttp = boost::beast::http;
@@ -245,8 +246,31 @@ void collect_signals(RequestContext& ctx, const Runtime& rt, const Services& ser
 
 namespace {
 
-http::LocalReply block_reply(const rules::Block& b) {
+// The built-in page for the status, or the operator's `pages:` template filled in.
+http::LocalReply block_reply(const rules::Block& b, const RequestContext& ctx, const Runtime& rt,
+                             std::chrono::system_clock::time_point wall_now) {
   http::LocalReply r = http::error_reply(b.status);
+  if (b.page.empty()) return r;
+  // Always there: the compiler refuses a rule naming an unknown page.
+  const rules::PageTemplate* page = rt.rules->find_page(b.page);
+  if (page == nullptr) return r;
+  const std::string client_ip = ctx.client.ip.to_string();
+  rules::PageValues v;
+  v.status = b.status;
+  v.rule = ctx.decision.rule_id;
+  v.request_id = ctx.id;
+  v.client_ip = client_ip;
+  v.host = ctx.host;
+  v.path = ctx.path;
+  if (ctx.request != nullptr) {
+    const auto m = ctx.request->method_string();
+    v.method = std::string_view(m.data(), m.size());
+  }
+  v.time = wall_now;
+  v.contact = rt.challenge.contact;
+  v.site_name = rt.challenge.site_name;
+  r.body = rules::render_page(*page, v);
+  r.content_type = page->content_type;
   return r;
 }
 
@@ -259,9 +283,9 @@ Plan act(const RequestContext& ctx, const Runtime& rt, const Services& services,
   return std::visit(
       Overloaded{
           [](const rules::Allow&) -> Plan { return Forward{}; },
-          [](const rules::Block& b) -> Plan {
+          [&](const rules::Block& b) -> Plan {
             if (b.drop) return Drop{};
-            return Respond{block_reply(b), {}};
+            return Respond{block_reply(b, ctx, rt, wall_now), {}};
           },
           [&](const rules::Challenge& c) -> Plan {
             // A passed reader is not challenged again until the pass expires. Never challenged

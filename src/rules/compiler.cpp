@@ -180,6 +180,7 @@ class Compiler : Reader {
     }
     for (std::size_t i = 0; i < defs_.limits.size(); ++i) limit_index_[defs_.limits[i].name] = i;
     impl_->limits = std::move(defs_.limits);
+    impl_->pages = std::move(defs_.pages);
   }
 
   // A mapping of conditions: all of them must hold.
@@ -846,7 +847,17 @@ class Compiler : Reader {
       } else {
         const auto p = read_name(e.value, e.at, "page");
         ok = ok && p;
-        if (p) b.page = *p;
+        if (!p) continue;
+        b.page = *p;
+        const bool known = std::any_of(impl_->pages.begin(), impl_->pages.end(),
+                                       [&](const PageTemplate& t) { return t.name == *p; });
+        if (!known) {
+          // A page defined with errors was reported where it is defined.
+          if (!defs_.page_names.contains(*p)) {
+            error(e.at, "unknown page " + quote(*p) + hint(*p, defined_names(defs_.page_names)));
+          }
+          ok = false;
+        }
       }
     }
     if (!ok) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bawwab/limit/spec.hpp"
+#include "bawwab/rules/page_template.hpp"
 #include "bawwab/rules/rule_set.hpp"
 #include "reader.hpp"
 
@@ -56,8 +57,9 @@ struct Definitions {
   std::vector<CrawlerDef> crawlers;
   std::vector<limit::LimitSpec> limits;
   std::vector<RuleDef> rules;
+  std::vector<PageTemplate> pages;
   // Where each name was defined (a name defined with errors is here but not in the vectors).
-  std::map<std::string, At> list_names, network_names, crawler_names, limit_names;
+  std::map<std::string, At> list_names, network_names, crawler_names, limit_names, page_names;
 };
 
 // Compiles the definitions (moving the limits out of them). Always returns a rule set; it is

@@ -34,8 +34,8 @@ constexpr std::size_t kMaxFileBytes = 16 * 1024 * 1024;  // a rules file is a fe
 constexpr std::uint64_t kMaxDocumentNodes = 200'000;
 constexpr std::size_t kMaxIncludeDepth = 32;
 
-constexpr Keys<9> kTopKeys = {"include",  "shadow",   "thresholds", "weights", "lists",
-                              "networks", "crawlers", "limits",     "rules"};
+constexpr Keys<10> kTopKeys = {"include",  "shadow",   "thresholds", "weights", "lists",
+                               "networks", "crawlers", "limits",     "pages",   "rules"};
 constexpr Keys<2> kThresholdKeys = {"challenge", "block"};
 constexpr Keys<3> kListKeys = {"signal", "patterns", "file"};
 constexpr Keys<2> kPatternKeys = {"pattern", "label"};
@@ -46,6 +46,9 @@ constexpr Keys<11> kLimitKeys = {"name",        "key",         "rate",      "bur
                                  "ipv4_prefix", "ipv6_prefix", "mode"};
 constexpr Keys<3> kBanKeys = {"duration", "escalation", "max"};
 constexpr Keys<3> kOnExceed = {"reject", "delay", "ban"};
+constexpr Keys<2> kPageKeys = {"file", "content_type"};
+// An error page is a few KiB; more is a mistake (a video given as a page), not a page.
+constexpr std::size_t kMaxPageBytes = 1024 * 1024;
 
 bool has_glob_chars(std::string_view s) { return s.find_first_of("*?[") != std::string_view::npos; }
 
@@ -170,6 +173,7 @@ class Loader : Reader {
       return;
     }
     if (has_glob_chars(source)) {
+      note_watch(source);
       const auto matches = glob_paths(source);
       if (matches.empty()) source_error(source, "no file matches this pattern");
       for (const auto& m : matches) load_path(m, m, nullptr);
@@ -188,6 +192,9 @@ class Loader : Reader {
   void load_path(const fs::path& path, const std::string& shown, const At* from) {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
+      // A new file in the directory joins the set.
+      note_watch(path / "*.yaml");
+      note_watch(path / "*.yml");
       const auto files = yaml_files(path, ec);
       if (ec) {
         if (from)
@@ -242,6 +249,7 @@ class Loader : Reader {
       return;
     }
     hash_bytes(text);
+    note_watch(path);
     Source& src =
         add_source(shown, path.parent_path().empty() ? fs::path(".") : path.parent_path());
     stack_.push_back(key);
@@ -332,6 +340,8 @@ class Loader : Reader {
         read_crawlers(e);
       else if (e.key == "limits")
         read_limits(e);
+      else if (e.key == "pages")
+        read_pages(e);
       else if (e.key == "rules")
         read_rules(e);
     }
@@ -348,6 +358,7 @@ class Loader : Reader {
       const fs::path base = e.at.src->dir;
       const fs::path full = fs::path(rel).is_absolute() ? fs::path(rel) : base / rel;
       if (has_glob_chars(rel)) {
+        note_watch(full);
         const auto matches = glob_paths(full.string());
         if (matches.empty()) error(at, "no file matches " + quote(rel, 4096));
         for (const auto& m : matches) {
@@ -770,6 +781,99 @@ class Loader : Reader {
     return ok;
   }
 
+  // pages: { legal: pages/451.html, plain: {file: x.txt, content_type: "text/plain"} }
+  void read_pages(const Entry& e) {
+    if (!expect(e.value.IsMap(), e.value, e.at, "a mapping of page names to files")) return;
+    for (const Entry& f : read_map(e.value, e.at, {})) {
+      const At name_at{f.at.src, "", e.at.path, f.key_loc};
+      if (!valid_name(f.key)) {
+        error(name_at, "invalid page name " + quote(f.key) +
+                           ": use letters, digits, '-', '_' and '.' (at most 128)");
+        continue;
+      }
+      if (!define(defs_.page_names, f.key, name_at, "page")) continue;
+      std::optional<std::string> file;
+      At file_at = f.at;
+      std::optional<std::string> content_type;
+      At type_at = f.at;
+      if (f.value.IsMap()) {
+        const Entries fields = read_map(f.value, f.at, names(kPageKeys));
+        for (const Entry& g : fields) {
+          if (g.key == "file") {
+            file = read_scalar(g.value, g.at, "a file name");
+            file_at = g.at;
+          } else {
+            content_type = read_scalar(g.value, g.at, "a media type like text/html");
+            type_at = g.at;
+            if (!content_type) file = std::nullopt;
+          }
+        }
+        if (find(fields, "file") == nullptr) {
+          error(f.at, "'file' is required");
+          continue;
+        }
+      } else if (f.value.IsScalar()) {
+        file = read_scalar(f.value, f.at, "a file name");
+      } else {
+        error(f.at, "expected a file name or a mapping (file, content_type), got " +
+                        describe(f.value));
+        continue;
+      }
+      if (!file) continue;
+      read_page(f.key, *file, file_at, content_type, type_at);
+    }
+  }
+
+  void read_page(const std::string& name, const std::string& rel, const At& at,
+                 const std::optional<std::string>& content_type, const At& type_at) {
+    if (rel.empty() || rel.find('\0') != std::string::npos) {
+      error(at, "expected a file name, got " + quote(rel));
+      return;
+    }
+    const fs::path path = fs::path(rel).is_absolute() ? fs::path(rel) : at.src->dir / rel;
+    const std::string shown = path.lexically_normal().string();
+    PageType type;
+    if (content_type) {
+      const std::string& t = *content_type;
+      const auto slash = t.find('/');
+      const bool printable_text = std::all_of(t.begin(), t.end(), [](char c) {
+        return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+      });
+      if (slash == std::string::npos || slash == 0 || !printable_text ||
+          !valid_token(t.substr(0, slash))) {
+        error(type_at, "expected a media type like \"text/html; charset=utf-8\", got " + quote(t));
+        return;
+      }
+      type = PageType{t, page_escape_for(t)};
+    } else if (auto by_ext = page_type_for_extension(path.extension().string())) {
+      type = std::move(*by_ext);
+    } else {
+      error(at, "cannot tell the type of " + quote(shown, 4096) +
+                    " from its extension (.html, .htm, .txt, .json, .xml): add content_type");
+      return;
+    }
+    std::string text;
+    std::string problem;
+    if (!read_file(path, kMaxPageBytes, text, problem)) {
+      error(at, "cannot read " + quote(shown, 4096) + ": " + problem);
+      return;
+    }
+    hash_bytes(text);
+    note_watch(path);
+    const Source& src = add_source(shown, path.parent_path());
+    std::vector<PageProblem> problems;
+    PageTemplate page = compile_page_template(text, problems);
+    for (const PageProblem& p : problems) {
+      error(At{&src, "page " + quote(name), "", Loc{p.line, p.column}}, p.message);
+    }
+    if (!problems.empty()) return;
+    page.name = name;
+    page.file = shown;
+    page.content_type = std::move(type.content_type);
+    page.escape = type.escape;
+    defs_.pages.push_back(std::move(page));
+  }
+
   void read_rules(const Entry& e) {
     if (!expect(e.value.IsSequence(), e.value, e.at, "a list of rules")) return;
     for (const auto& [n, at] : read_list(e.value, e.at)) defs_.rules.push_back(RuleDef{n, at});
@@ -780,6 +884,7 @@ class Loader : Reader {
     char version[17];
     std::snprintf(version, sizeof version, "%016llx", static_cast<unsigned long long>(st_.hash));
     impl->version = std::string(version, 12);
+    impl->watch_paths = std::move(st_.watch_paths);
 
     std::stable_sort(st_.diagnostics.begin(), st_.diagnostics.end(),
                      [](const auto& a, const auto& b) {

@@ -101,6 +101,9 @@ struct ReadState {
   std::size_t nodes = 0;            // YAML nodes and file lines visited (see kMaxNodes)
   std::size_t dropped = 0;          // diagnostics beyond kMaxDiagnostics...
   std::size_t dropped_errors = 0;   // ... and how many of them were errors
+  // Absolute paths whose change changes the rule set (RuleSet::watch_paths): every file read,
+  // and "DIR/*.yaml"-like patterns for directories and globs that a new file would join.
+  std::vector<std::string> watch_paths;
 };
 
 class Reader {
@@ -168,6 +171,15 @@ class Reader {
   Source& add_source(std::string name, fs::path dir) {
     st_.sources.push_back(Source{std::move(name), std::move(dir), st_.sources.size()});
     return st_.sources.back();
+  }
+
+  // Remembers a file (or a pattern of files) the rule set depends on, for the file watch.
+  void note_watch(const fs::path& path) {
+    std::error_code ec;
+    const fs::path abs = fs::absolute(path, ec);
+    std::string p = (ec ? path : abs).lexically_normal().string();
+    if (std::find(st_.watch_paths.begin(), st_.watch_paths.end(), p) == st_.watch_paths.end())
+      st_.watch_paths.push_back(std::move(p));
   }
 
   void hash_bytes(std::string_view bytes) {
@@ -367,6 +379,7 @@ class Reader {
       return false;
     }
     hash_bytes(text);
+    note_watch(path);
     const Source& src = add_source(shown, path.parent_path());
     std::size_t pos = 0;
     int line = 0;

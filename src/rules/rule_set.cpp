@@ -781,6 +781,19 @@ const limit::LimitSpec* RuleSet::find_limit(std::string_view name) const noexcep
   return nullptr;
 }
 
+const PageTemplate* RuleSet::find_page(std::string_view name) const noexcept {
+  if (!impl_) return nullptr;
+  for (const auto& p : impl_->pages) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const std::vector<std::string>& RuleSet::watch_paths() const noexcept {
+  static const std::vector<std::string> none;
+  return impl_ ? impl_->watch_paths : none;
+}
+
 const std::vector<RuleInfo>& RuleSet::rules() const noexcept {
   static const std::vector<RuleInfo> none;
   return impl_ ? impl_->infos : none;

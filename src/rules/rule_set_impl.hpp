@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bawwab/rules/page_template.hpp"
 #include "bawwab/rules/rule_set.hpp"
 #include "matchers.hpp"
 
@@ -186,6 +187,9 @@ class RuleSetImpl {
   std::vector<detail::HeaderTest> header_tests;
   std::vector<detail::CookieTest> cookie_tests;
   std::vector<detail::SignalTest> signal_tests;
+
+  std::vector<PageTemplate> pages;  // `pages:`, by name (few: a linear search)
+  std::vector<std::string> watch_paths;
 };
 
 }  // namespace bawwab::rules

@@ -23,6 +23,7 @@
 #include "bawwab/challenge/keyring.hpp"
 #include "bawwab/challenge/proof_of_work.hpp"
 #include "bawwab/core/log.hpp"
+#include "bawwab/core/text.hpp"
 #include "bawwab/detect/behaviour.hpp"
 #include "bawwab/detect/crawler_verifier.hpp"
 #include "bawwab/limit/limiter.hpp"
@@ -39,15 +40,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 void log_diagnostics(const Diagnostics& diagnostics) {
   for (const auto& d : diagnostics) {
@@ -537,21 +529,21 @@ json::object Server::Impl::status_document() {
   doc["pid"] = static_cast<std::int64_t>(::getpid());
   doc["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now() - started_at).count();
-  doc["started_at"] = iso_time(started_at);
+  doc["started_at"] = utc_timestamp(started_at);
   doc["state"] = stopping.load() ? "draining" : "serving";
   doc["workers"] = static_cast<std::int64_t>(workers.size());
 
   json::object config;
   config["source"] = rt.config->source;
   config["generation"] = rt.generation;
-  config["loaded_at"] = iso_time(rt.loaded_at);
+  config["loaded_at"] = utc_timestamp(rt.loaded_at);
   config["rules_version"] = std::string(rt.rules->version());
   doc["config"] = std::move(config);
   {
     std::lock_guard lock(reload_mutex);
     json::object r;
     r["result"] = last_reload.result;
-    if (last_reload.result != "none") r["at"] = iso_time(last_reload.at);
+    if (last_reload.result != "none") r["at"] = utc_timestamp(last_reload.at);
     json::array errors;
     for (const auto& e : last_reload.errors) errors.emplace_back(e);
     r["errors"] = std::move(errors);

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "bawwab/core/log.hpp"
+#include "bawwab/core/text.hpp"
 
 namespace bawwab::status {
 namespace {
@@ -53,33 +54,6 @@ bool valid_label_name(std::string_view n) {
   return true;
 }
 
-// Length of the well-formed UTF-8 sequence at s[i] (1..4), or 0 when it is not one (overlong
-// forms, surrogates and code points above U+10FFFF are not well-formed).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  std::size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (b(1) < lo || b(1) > hi) return 0;
-  for (std::size_t k = 2; k < len; ++k)
-    if (b(k) < 0x80 || b(k) > 0xBF) return 0;
-  return len;
-}
 
 // Help text escaping (format 0.0.4): backslash and newline only.
 std::string escape_help(std::string_view v) {
@@ -497,7 +471,7 @@ std::string escape_label_value(std::string_view v) {
     } else if (c == '\n') {
       out += "\\n";
     } else {
-      const std::size_t len = utf8_length(v, i);
+      const std::size_t len = utf8_sequence_length(v, i);
       if (len == 0) {
         out += "\xEF\xBF\xBD";  // U+FFFD
         ++i;

@@ -17,8 +17,19 @@ from harness import (FakeOrigin, ProxyTestCase, RawClient, PeerClosed, make_temp
 from protection_support import (SHIPPED_RULES, metric, metrics, reload_and_wait,
                                 start_proxy, status, write_file, proxy_config)
 
+PAGE = """<!DOCTYPE html><html lang="ar" dir="rtl"><head><meta charset="utf-8">
+<title>{{ status }} {{ reason }}</title></head><body>
+<p>هذا المحتوى غير متاح.</p><p id="ref">{{ rule }}/{{ request_id }}</p><p id="path">{{ path }}</p>
+</body></html>
+"""
+
 RULES = """\
+pages:
+  legal: legal.html
 rules:
+  - id: legal-page
+    when: { path: { prefix: /legal/ } }
+    then: { block: { status: 451, page: legal } }
   - id: admin-blocked
     when: { path: { prefix: /admin/ } }
     then: { block: { status: 403 } }
@@ -55,6 +66,7 @@ class RuleActions(ProxyTestCase):
     def setUpClass(cls):
         cls.origin = FakeOrigin.start(cls)
         d = make_tempdir(cls, "bawwab-rules-")
+        write_file(os.path.join(d, "legal.html"), PAGE)
         cls.rules = write_file(os.path.join(d, "site.yaml"), RULES)
         cls.proxy, cls.log = start_proxy(cls, cls.origin.url, [cls.rules])
         cls.port = cls.proxy.port
@@ -76,6 +88,20 @@ class RuleActions(ProxyTestCase):
                          ("block", "admin-blocked", "rule", False), e)
         # Other paths still pass.
         self.assertEqual(simple_get(self.port, "/public", "news.test").status, 200)
+
+    def test_block_with_a_page_template(self):
+        r = simple_get(self.port, "/legal/x%3Cb%3E", "news.test")
+        self.assertEqual(r.status, 451, r)
+        self.assertEqual(r.header("content-type"), "text/html; charset=utf-8", r)
+        self.assertIn("no-store", (r.header("cache-control") or ""), r)
+        body = r.body.decode("utf-8")
+        self.assertIn("<title>451 Unavailable For Legal Reasons</title>", body)
+        self.assertIn("هذا المحتوى غير متاح.", body)
+        e = self.log.wait_path("/legal/x%3Cb%3E")[0]
+        self.assertIn('<p id="ref">legal-page/%d</p>' % e["request_id"], body)
+        self.assertIn('<p id="path">/legal/x%3Cb%3E</p>', body)
+        self.assertEqual(int(r.header("content-length")), len(r.body))
+        self.assert_origin_saw_nothing("/legal/")
 
     def test_block_drop_closes_without_a_response(self):
         with RawClient(self.port) as c:
@@ -209,6 +235,7 @@ class GlobalShadow(ProxyTestCase):
     def test_global_shadow_lets_everything_through(self):
         origin = FakeOrigin.start(self)
         d = make_tempdir(self, "bawwab-rules-")
+        write_file(os.path.join(d, "legal.html"), PAGE)
         rules = write_file(os.path.join(d, "site.yaml"), "shadow: true\n" + RULES)
         proxy, log = start_proxy(self, origin.url, [rules])
         before = metric(metrics(proxy), "bawwab_decisions_total", action="block", mode="shadow")

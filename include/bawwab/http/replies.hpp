@@ -20,6 +20,9 @@ struct LocalReply {
   bool close = false;  // Connection: close after it
 };
 
+// Appends `s` with & < > " ' as character references: safe in HTML text and quoted attributes.
+void append_html_escaped(std::string& out, std::string_view s);
+
 // A small HTML page: a short title ("404 Not Found") and one sentence, nothing about the origin.
 // `detail`, if given, is one more sentence (HTML-escaped); it must not carry origin details either.
 // `close` is set for the statuses that leave the request's framing unknown or unread (400, 405,

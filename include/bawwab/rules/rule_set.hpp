@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bawwab/limit/spec.hpp"
+#include "bawwab/rules/page_template.hpp"
 #include "bawwab/rules/request_view.hpp"
 
 namespace bawwab::rules {
@@ -145,6 +146,9 @@ class RuleSet {
   const CrawlerSpec* claimed_crawler(std::string_view user_agent) const;
   const std::vector<CrawlerSpec>& crawlers() const noexcept;
 
+  // The `pages:` template named `name`, or null.
+  const PageTemplate* find_page(std::string_view name) const noexcept;
+
   const std::vector<limit::LimitSpec>& limits() const noexcept;
   const limit::LimitSpec* find_limit(std::string_view name) const noexcept;
   const std::vector<RuleInfo>& rules() const noexcept;
@@ -155,6 +159,10 @@ class RuleSet {
   bool global_shadow() const noexcept;
 
   std::size_t size() const noexcept;
+  // Absolute paths the set was compiled from: rule files, list, network and page files, and
+  // patterns like "/etc/bawwab/rules/*.yaml" (directories and globs a new file would join; only
+  // the last component has glob characters). What a file watch must watch.
+  const std::vector<std::string>& watch_paths() const noexcept;
   // A short hash of the compiled sources, shown in /status and the log ("empty" when empty).
   std::string_view version() const noexcept;
 

@@ -6,6 +6,7 @@
 
 #include "bawwab/limit/limiter.hpp"
 #include "bawwab/pipeline/phases.hpp"
+#include "bawwab/rules/loader.hpp"
 #include "support/context_builder.hpp"
 
 namespace bh = boost::beast::http;
@@ -689,4 +690,47 @@ TEST_CASE("make_access_record for refused and unfinished requests", "[pipeline][
     CHECK(r.host == "other.example");
     CHECK(r.path == "/x");
   }
+}
+
+TEST_CASE("act: block with a page renders the operator's template", "[pipeline][rules]") {
+  auto rt = test::runtime(routing_config());
+  auto loaded = rules::load_rules_text(R"(
+pages: { legal: pages/legal.html, json: pages/refused.json }
+rules:
+  - { id: geo, when: { path: /gone }, then: { block: { status: 451, page: legal } } }
+  - { id: api, when: { path: /api }, then: { block: { status: 429, page: json } } }
+)",
+                                       "test.yaml", BAWWAB_FIXTURES "/rules");
+  REQUIRE(loaded.rules);
+  rt.rules = loaded.rules;
+  auto cfg = *rt.config;
+  cfg.challenge.contact = "readers@news.example";
+  rt.config = std::make_shared<const config::ServerConfig>(cfg);
+  rt.challenge = pipeline::challenge_config_from(cfg);
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'796'000'000));
+
+  const auto req = test::request("GET /gone?<b> HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx = test::context(req);
+  ctx.id = 99;
+  REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+  ctx.decision = pipeline::evaluate_rules(ctx, rt);
+  auto plan = pipeline::act(ctx, rt, {}, now);
+  REQUIRE(std::holds_alternative<pipeline::Respond>(plan));
+  const auto& reply = std::get<pipeline::Respond>(plan).reply;
+  CHECK(reply.status == 451);
+  CHECK(reply.content_type == "text/html; charset=utf-8");
+  CHECK_THAT(reply.body, Catch::Contains("<title>451 Unavailable For Legal Reasons</title>"));
+  CHECK_THAT(reply.body, Catch::Contains("Rule: geo · Request: 99 · GET news.example/gone"));
+  CHECK_THAT(reply.body, Catch::Contains("2026-11-30T00:53:20Z"));
+  CHECK_THAT(reply.body, Catch::Contains("<p>readers@news.example</p>"));
+
+  const auto api = test::request("GET /api HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx2 = test::context(api);
+  REQUIRE_FALSE(pipeline::admit_request(ctx2, rt));
+  ctx2.decision = pipeline::evaluate_rules(ctx2, rt);
+  plan = pipeline::act(ctx2, rt, {}, now);
+  REQUIRE(std::holds_alternative<pipeline::Respond>(plan));
+  CHECK(std::get<pipeline::Respond>(plan).reply.content_type == "application/json");
+  CHECK_THAT(std::get<pipeline::Respond>(plan).reply.body,
+             Catch::StartsWith("{\"error\": 429, \"reason\": \"Too Many Requests\""));
 }

@@ -48,6 +48,8 @@ TEST_CASE("the empty rule set allows everything") {
 
 TEST_CASE("terminal actions and their parameters") {
   const auto rs = test::compile(R"(
+pages:
+  legal: pages/legal.html
 limits:
   - { name: a, rate: 5/s }
   - { name: b, rate: 10/min, burst: 3 }
