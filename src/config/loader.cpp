@@ -91,10 +91,11 @@ const Entry* find(const Entries& entries, std::string_view key) {
   return nullptr;
 }
 
-constexpr std::array<std::string_view, 15> kRootKeys = {
-    "workers",         "log",         "via",        "listeners", "upstreams",
-    "sites",           "timeouts",    "limits",     "trusted_proxies", "status",
-    "access_log",      "rules",       "rate_limits", "detection", "challenge"};
+constexpr std::array<std::string_view, 16> kRootKeys = {
+    "workers",    "log",         "via",       "listeners", "upstreams", "sites",
+    "timeouts",   "limits",      "trusted_proxies", "status", "access_log", "rules",
+    "rate_limits", "detection",  "challenge", "reload"};
+constexpr std::array<std::string_view, 2> kReloadKeys = {"watch", "debounce"};
 constexpr std::array<std::string_view, 6> kRateLimitKeys = {
     "store", "key_prefix", "store_timeout", "on_store_failure", "max_keys", "draft_headers"};
 constexpr std::array<std::string_view, 5> kDetectionKeys = {
@@ -450,6 +451,8 @@ class Loader {
         read_detection(e);
       } else if (e.key == "challenge") {
         read_challenge(e);
+      } else if (e.key == "reload") {
+        read_reload(e);
       }
     }
   }
@@ -904,6 +907,17 @@ class Loader {
         if (auto b = read_bool(f)) d.verify_dns = *b;
       } else if (f.key == "dns_timeout") {
         if (auto t = read_duration(f, 1ms, 60s)) d.dns_timeout = *t;
+      }
+    }
+  }
+
+  void read_reload(const Entry& e) {
+    if (!expect_map(e.value, e.at, "a mapping like { watch: true, debounce: 500ms }")) return;
+    for (const Entry& f : read_map(e.value, e.at, names(kReloadKeys))) {
+      if (f.key == "watch") {
+        if (auto b = read_bool(f)) config_.reload.watch = *b;
+      } else if (f.key == "debounce") {
+        if (auto d = read_duration(f, 10ms, 60s)) config_.reload.debounce = *d;
       }
     }
   }

@@ -28,6 +28,7 @@
 #include "bawwab/detect/crawler_verifier.hpp"
 #include "bawwab/limit/limiter.hpp"
 #include "bawwab/limit/redis_store.hpp"
+#include "bawwab/server/file_watch.hpp"
 #include "bawwab/status/metrics.hpp"
 #include "bawwab/status/status_server.hpp"
 #include "worker.hpp"
@@ -98,18 +99,22 @@ struct Server::Impl {
   std::mutex reload_mutex;
   struct ReloadResult {
     std::string result = "none";  // none | ok | failed
+    std::string trigger;          // SIGHUP | file watch | api
     std::chrono::system_clock::time_point at{};
     std::vector<std::string> errors;
   };
   ReloadResult last_reload;  // guarded by reload_mutex
   std::uint64_t generation_number = 0;
+  std::unique_ptr<FileWatch> file_watch;  // main loop only
+  WatchPlan watched_plan;                 // what file_watch was last asked to watch
 
   bool start();
   bool start_services(const config::ServerConfig& cfg);
   bool rotate_keys(const config::ServerConfig& cfg);
   int run();
   void stop();
-  bool reload();
+  bool reload(std::string_view trigger);
+  void update_file_watch();
   asio::awaitable<void> accept_loop(Acceptor& a);
   asio::awaitable<void> drain();
   void start_worker_timers(Worker& w);
@@ -400,7 +405,7 @@ int Server::Impl::run() {
     hup.async_wait([&](boost::system::error_code ec, int) {
       if (ec) return;
       log::notice("received SIGHUP, reloading configuration");
-      reload();
+      reload("SIGHUP");
       wait_hup();
     });
   };
@@ -417,6 +422,12 @@ int Server::Impl::run() {
   wait_usr1();
   start_watchdog();
   start_key_rotation();
+  file_watch = std::make_unique<FileWatch>(main_ioc, [this](const std::string& changed) {
+    if (stopping.load()) return;
+    log::notice("file watch: " + changed + " changed, reloading configuration");
+    reload("file watch");
+  });
+  update_file_watch();
   notify("READY=1");
   log::info("ready");
 
@@ -462,8 +473,8 @@ asio::awaitable<void> Server::Impl::drain() {
   main_ioc.stop();
 }
 
-bool Server::Impl::reload() {
-  std::lock_guard lock(reload_mutex);
+bool Server::Impl::reload(std::string_view trigger) {
+  std::unique_lock lock(reload_mutex);
   const auto mono = std::chrono::duration_cast<std::chrono::microseconds>(
                         std::chrono::steady_clock::now().time_since_epoch()).count();
   notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(mono));
@@ -493,6 +504,7 @@ bool Server::Impl::reload() {
     }
   }
   ReloadResult result;
+  result.trigger = std::string(trigger);
   result.at = std::chrono::system_clock::now();
   if (!next || has_errors(diagnostics)) {
     log_diagnostics(diagnostics);
@@ -504,6 +516,8 @@ bool Server::Impl::reload() {
     }
     stats.reloads_failed.inc();
     last_reload = std::move(result);
+    lock.unlock();
+    update_file_watch();  // the old configuration's files: a fix of the broken one reloads
     notify("READY=1");
     return false;
   }
@@ -517,8 +531,30 @@ bool Server::Impl::reload() {
   last_reload = std::move(result);
   if (access_log) access_log->reopen();
   log::notice("reloaded configuration: generation " + std::to_string(generation_number));
+  lock.unlock();
+  update_file_watch();
   notify("READY=1");
   return true;
+}
+
+void Server::Impl::update_file_watch() {
+  if (!file_watch) return;
+  const auto gen = shared->generation.load();
+  const auto& cfg = *gen->runtime->config;
+  if (!cfg.reload.watch) {
+    if (file_watch->watched_directories() > 0) log::info("file watch: off");
+    file_watch->stop();
+    watched_plan = WatchPlan{};
+    return;
+  }
+  const WatchPlan plan = plan_watches(config_watch_paths(cfg, *gen->runtime->rules));
+  const auto problems = file_watch->watch(plan, cfg.reload.debounce);
+  for (const std::string& problem : problems) log::warning("file watch: " + problem);
+  if (plan != watched_plan || !problems.empty()) {
+    log::info("file watch: watching " + std::to_string(plan.names()) + " path(s) in " +
+              std::to_string(file_watch->watched_directories()) + " directories");
+  }
+  watched_plan = plan;
 }
 
 json::object Server::Impl::status_document() {
@@ -538,12 +574,16 @@ json::object Server::Impl::status_document() {
   config["generation"] = rt.generation;
   config["loaded_at"] = utc_timestamp(rt.loaded_at);
   config["rules_version"] = std::string(rt.rules->version());
+  config["watch"] = rt.config->reload.watch;
   doc["config"] = std::move(config);
   {
     std::lock_guard lock(reload_mutex);
     json::object r;
     r["result"] = last_reload.result;
-    if (last_reload.result != "none") r["at"] = utc_timestamp(last_reload.at);
+    if (last_reload.result != "none") {
+      r["at"] = utc_timestamp(last_reload.at);
+      r["trigger"] = last_reload.trigger;
+    }
     json::array errors;
     for (const auto& e : last_reload.errors) errors.emplace_back(e);
     r["errors"] = std::move(errors);
@@ -610,7 +650,7 @@ bool Server::reload() {
   // Run on the main loop so a reload never races the drain or the status document.
   std::promise<bool> done;
   auto result = done.get_future();
-  asio::post(impl_->main_ioc, [this, &done] { done.set_value(impl_->reload()); });
+  asio::post(impl_->main_ioc, [this, &done] { done.set_value(impl_->reload("api")); });
   return result.get();
 }
 std::vector<net::Endpoint> Server::listening() const { return impl_->bound; }

@@ -119,6 +119,14 @@ struct ChallengeConfig {
   std::string cookie_name = "bawwab_pass";
 };
 
+// How reloads happen besides SIGHUP.
+struct ReloadConfig {
+  // Reload when the config, a rule file or a file they name (lists, networks, pages, TLS
+  // certificates and keys) changes on disk (inotify; server/file_watch.hpp).
+  bool watch = false;
+  Millis debounce{500};  // quiet time after the last change before the reload
+};
+
 struct ServerConfig {
   std::string source;  // file it came from ("<command line>" when only flags were given)
   unsigned workers = 0;  // 0 = auto (one per core)
@@ -136,6 +144,7 @@ struct ServerConfig {
   RateLimitConfig rate_limits;
   DetectionConfig detection;
   ChallengeConfig challenge;
+  ReloadConfig reload;
 };
 
 }  // namespace bawwab::config

@@ -612,6 +612,27 @@ TEST_CASE("limits that contradict each other are warnings", "[config][errors]") 
   CHECK(r.config);
 }
 
+TEST_CASE("reload: the file watch and its debounce", "[config]") {
+  const LoadResult off = minimal_plus("");
+  REQUIRE(off.config);
+  CHECK_FALSE(off.config->reload.watch);
+  CHECK(off.config->reload.debounce == std::chrono::milliseconds(500));
+
+  const LoadResult on = minimal_plus("reload: { watch: true, debounce: 2s }\n");
+  CHECK(lines(on) == Lines{});
+  REQUIRE(on.config);
+  CHECK(on.config->reload.watch);
+  CHECK(on.config->reload.debounce == std::chrono::seconds(2));
+
+  const LoadResult bad = minimal_plus("reload: { watch: maybe, debounce: 5ms, wach: true }\n");
+  CHECK_FALSE(bad.config);
+  const Lines got = lines(bad);
+  REQUIRE(got.size() == 3);
+  CHECK_THAT(got[0], Catch::Contains("reload.watch: expected true or false"));
+  CHECK_THAT(got[1], Catch::Contains("reload.debounce:"));
+  CHECK_THAT(got[2], Catch::Contains("unknown key 'wach' (did you mean 'watch'?)"));
+}
+
 TEST_CASE("a missing or unreadable config file is a diagnostic", "[config][errors]") {
   CHECK(lines(load_config_file("/nonexistent/bawwab.yaml", {})) ==
         Lines{"/nonexistent/bawwab.yaml:0:0: cannot read config file: No such file or directory"});
@@ -1079,6 +1100,7 @@ TEST_CASE("config/bawwab.yaml and config/demo.yaml load without any diagnostic",
   CHECK(net::to_string(*example.config->status.listen) == "127.0.0.1:9090");
   CHECK(example.config->access_log.path == "/var/log/bawwab/access.log");
   CHECK(example.config->rules == std::vector<std::string>{"/etc/bawwab/rules/default.yaml"});
+  CHECK_FALSE(example.config->reload.watch);
 
   // The demo loads the embedded text, and points --upstream at its in-process origin.
   const std::string demo_text = read(root + "/config/demo.yaml");

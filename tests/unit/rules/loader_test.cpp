@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "rules_test_util.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace bawwab;
 using namespace bawwab::rules;
@@ -31,23 +32,7 @@ std::vector<std::string> ids(const RuleSet& rs) {
 
 using Ids = std::vector<std::string>;
 
-// A temporary directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/bawwab-rules-test-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  void write(const std::string& name, const std::string& text) const {
-    fs::create_directories((path / name).parent_path());
-    std::ofstream(path / name) << text;
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using bawwab::fixture::TempDir;
 
 }  // namespace
 
