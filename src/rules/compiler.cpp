@@ -608,23 +608,10 @@ class Compiler : Reader {
         c.flag = *b;
         all.children.push_back(std::move(c));
       } else {
-        const auto items = read_strings(e.value, e.at, "a list name");
-        if (!items) {
+        Cond c{CondKind::user_agent};
+        if (!named_atoms(e.value, e.at, "list", list_atoms_, defs_.list_names, c.atoms)) {
           ok = false;
           continue;
-        }
-        Cond c{CondKind::user_agent};
-        for (const auto& [name, a] : *items) {
-          const auto it = list_atoms_.find(name);
-          if (it == list_atoms_.end()) {
-            // A list defined with errors is known by name: do not add a misleading "unknown".
-            if (!defs_.list_names.contains(name)) {
-              error(a, "unknown list " + quote(name) + hint(name, defined_names(defs_.list_names)));
-            }
-            ok = false;
-            continue;
-          }
-          c.atoms.push_back(it->second);
         }
         all.children.push_back(std::move(c));
       }
@@ -636,6 +623,29 @@ class Compiler : Reader {
     }
     if (all.children.size() == 1) return std::move(all.children.front());
     return all;
+  }
+
+  // The atoms of named lists or networks (`what`: "list", "network"). A name defined with errors
+  // is known: no misleading "unknown" for it (its definition was reported).
+  bool named_atoms(const YAML::Node& v, const At& at, std::string_view what,
+                   const std::map<std::string, std::uint32_t, std::less<>>& atoms,
+                   const std::map<std::string, At>& defined, std::vector<std::uint32_t>& out) {
+    const auto items = read_strings(v, at, "a " + std::string(what) + " name");
+    if (!items) return false;
+    bool ok = true;
+    for (const auto& [name, a] : *items) {
+      const auto it = atoms.find(name);
+      if (it == atoms.end()) {
+        if (!defined.contains(name)) {
+          error(a, "unknown " + std::string(what) + " " + quote(name) +
+                       hint(name, defined_names(defined)));
+        }
+        ok = false;
+        continue;
+      }
+      out.push_back(it->second);
+    }
+    return ok;
   }
 
   std::string shown_cidrs(const std::vector<net::Cidr>& cidrs) {
@@ -676,24 +686,10 @@ class Compiler : Reader {
           continue;
         }
         c.atoms.push_back(new_network("", "file " + quote(e.value.Scalar()), cidrs));
-      } else {
-        const auto items = read_strings(e.value, e.at, "a network name");
-        if (!items) {
-          ok = false;
-          continue;
-        }
-        for (const auto& [name, a] : *items) {
-          const auto it = network_atoms_.find(name);
-          if (it == network_atoms_.end()) {
-            if (!defs_.network_names.contains(name)) {
-              error(a, "unknown network " + quote(name) +
-                           hint(name, defined_names(defs_.network_names)));
-            }
-            ok = false;
-            continue;
-          }
-          c.atoms.push_back(it->second);
-        }
+      } else if (!named_atoms(e.value, e.at, "network", network_atoms_, defs_.network_names,
+                              c.atoms)) {
+        ok = false;
+        continue;
       }
       all.children.push_back(std::move(c));
     }
