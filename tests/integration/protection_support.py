@@ -9,10 +9,12 @@ import os
 import re
 import shutil
 import signal
+import threading
 import time
 import urllib.request
 
-from harness import Bawwab, SOURCE_DIR, make_config, make_tempdir, scaled, wait_until
+from harness import (Bawwab, PeerClosed, RawClient, SOURCE_DIR, make_config, make_tempdir, scaled,
+                     wait_until)
 
 SHIPPED_RULES = os.path.join(SOURCE_DIR, "rules")
 
@@ -193,3 +195,39 @@ def reload_and_wait(proxy, timeout=None):
         return None
     st = wait_until(done, timeout or scaled(5), 0.005, "the reload to finish (/status)")
     return st, time.monotonic() - t0
+
+
+def simultaneous(targets, extra_headers=""):
+    """One GET per (port, path), each on its own connection opened beforehand, all released at
+    once by a barrier. Returns [(Response or exception, seconds from release to answer)]."""
+    n = len(targets)
+    conns = [RawClient(port, timeout=scaled(10)) for port, _ in targets]
+    barrier = threading.Barrier(n + 1)
+    results = [None] * n
+    t_release = [0.0]
+
+    def one(i):
+        data = ("GET %s HTTP/1.1\r\nHost: news.test\r\n%sConnection: close\r\n\r\n"
+                % (targets[i][1], extra_headers)).encode()
+        barrier.wait()
+        try:
+            r = conns[i].request(data)
+        except (OSError, PeerClosed, ValueError) as e:
+            r = e
+        results[i] = (r, time.monotonic() - t_release[0])
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    t_release[0] = time.monotonic()
+    barrier.wait()
+    for t in threads:
+        t.join(timeout=scaled(20))
+    for c in conns:
+        c.close()
+    return results
+
+
+def simultaneous_on(port, paths, extra_headers=""):
+    """simultaneous() with every path on one port."""
+    return simultaneous([(port, p) for p in paths], extra_headers)

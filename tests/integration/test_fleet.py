@@ -31,7 +31,7 @@ from datetime import datetime
 import harness
 from harness import (FakeOrigin, PeerClosed, ProxyTestCase, RawClient, free_port, make_tempdir,
                      scaled, wait_until)
-from protection_support import metric, metrics, start_proxy, write_file
+from protection_support import metric, metrics, simultaneous, start_proxy, write_file
 
 REDIS_SERVER = os.environ.get("REDIS_SERVER") or "/usr/bin/redis-server"
 
@@ -163,37 +163,6 @@ def _resp_read(f):
 
 # ------------------------------------------------------------------------------------------------
 # Requests.
-
-def simultaneous(targets):
-    """One GET per (port, path), each on its own connection opened beforehand, all released at
-    once by a barrier. Returns [(Response or exception, seconds from release to answer)]."""
-    n = len(targets)
-    conns = [RawClient(port, timeout=scaled(10)) for port, _ in targets]
-    barrier = threading.Barrier(n + 1)
-    results = [None] * n
-    t_release = [0.0]
-
-    def one(i):
-        data = ("GET %s HTTP/1.1\r\nHost: news.test\r\nConnection: close\r\n\r\n"
-                % targets[i][1]).encode()
-        barrier.wait()
-        try:
-            r = conns[i].request(data)
-        except (OSError, PeerClosed, ValueError) as e:
-            r = e
-        results[i] = (r, time.monotonic() - t_release[0])
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    t_release[0] = time.monotonic()
-    barrier.wait()
-    for t in threads:
-        t.join(timeout=scaled(20))
-    for c in conns:
-        c.close()
-    return results
-
 
 class Traffic:
     """Client threads sending GETs (one connection each, Connection: close) round-robin to the

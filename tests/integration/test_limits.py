@@ -7,14 +7,14 @@ its own bawwab so that no state is shared."""
 
 import json
 import os
-import threading
 import time
 import unittest
 from datetime import datetime
 
-from harness import (FakeOrigin, ProxyTestCase, RawClient, PeerClosed, make_tempdir, scaled,
+from harness import (FakeOrigin, ProxyTestCase, RawClient, make_tempdir, scaled,
                      simple_get)
-from protection_support import (metric, metrics, reload_and_wait, start_proxy, write_file)
+from protection_support import (metric, metrics, reload_and_wait, simultaneous_on,
+                                start_proxy, write_file)
 
 
 def limit_rules(limit_yaml, extra_rules=""):
@@ -22,37 +22,6 @@ def limit_rules(limit_yaml, extra_rules=""):
             "  - id: limited\n"
             "    when: { path: { prefix: /lim/ } }\n"
             "    then: { rate_limit: l }\n%s" % (limit_yaml, extra_rules))
-
-
-def simultaneous(port, paths, extra_headers=""):
-    """Sends one GET per path, each on its own connection opened beforehand, all released at
-    once by a barrier. Returns [(Response or exception, seconds from release to answer)]."""
-    n = len(paths)
-    conns = [RawClient(port, timeout=scaled(10)) for _ in range(n)]
-    barrier = threading.Barrier(n + 1)
-    results = [None] * n
-    t_release = [0.0]
-
-    def one(i):
-        data = ("GET %s HTTP/1.1\r\nHost: news.test\r\n%sConnection: close\r\n\r\n"
-                % (paths[i], extra_headers)).encode()
-        barrier.wait()
-        try:
-            r = conns[i].request(data)
-        except (OSError, PeerClosed, ValueError) as e:
-            r = e
-        results[i] = (r, time.monotonic() - t_release[0])
-
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    t_release[0] = time.monotonic()
-    barrier.wait()
-    for t in threads:
-        t.join(timeout=scaled(20))
-    for c in conns:
-        c.close()
-    return results
 
 
 def log_spread_s(entries):
@@ -83,7 +52,7 @@ class Reject(LimitCase):
         proxy = self.start(limit_rules(self.LIMIT),
                            extra="rate_limits:\n  store: local\n  draft_headers: true")
         paths = ["/lim/%d" % i for i in range(20)]
-        results = simultaneous(proxy.port, paths)
+        results = simultaneous_on(proxy.port, paths)
         errors = [r for r, _ in results if not hasattr(r, "status")]
         self.assertEqual(errors, [], "requests failed at the transport level")
         statuses = sorted(r.status for r, _ in results)
@@ -114,7 +83,7 @@ class Reject(LimitCase):
     def test_429_headers_and_size(self):
         proxy = self.start(limit_rules(self.LIMIT),
                            extra="rate_limits:\n  draft_headers: true")
-        results = simultaneous(proxy.port, ["/lim/h%d" % i for i in range(8)])
+        results = simultaneous_on(proxy.port, ["/lim/h%d" % i for i in range(8)])
         rejected = [r for r, _ in results if getattr(r, "status", 0) == 429]
         self.assertTrue(rejected, [r for r, _ in results])
         r = rejected[0]
@@ -140,7 +109,7 @@ class Reject(LimitCase):
     def test_draft_headers_can_be_turned_off(self):
         proxy = self.start(limit_rules(self.LIMIT),
                            extra="rate_limits:\n  draft_headers: false")
-        results = simultaneous(proxy.port, ["/lim/o%d" % i for i in range(8)])
+        results = simultaneous_on(proxy.port, ["/lim/o%d" % i for i in range(8)])
         r = [r for r, _ in results if getattr(r, "status", 0) == 429][0]
         self.assertIsNotNone(r.header("retry-after"), r)
         self.assertIsNone(r.header("ratelimit-policy"), r)
@@ -179,7 +148,7 @@ class Ban(LimitCase):
             "  - { name: l, key: ip, rate: 20/s, burst: 1, on_exceed: ban,"
             " ban: { duration: 2s } }"))
         # Two at once pass (1 + burst), the third trips the ban.
-        results = simultaneous(proxy.port, ["/lim/b%d" % i for i in range(3)])
+        results = simultaneous_on(proxy.port, ["/lim/b%d" % i for i in range(3)])
         statuses = sorted(r.status for r, _ in results)
         self.assertEqual(statuses, [200, 200, 429], statuses)
         t_ban = time.monotonic()
@@ -209,7 +178,7 @@ class Delay(LimitCase):
     def test_requests_within_the_burst_are_held_not_rejected(self):
         proxy = self.start(limit_rules(
             "  - { name: l, key: ip, rate: 10/s, burst: 5, on_exceed: delay, max_delay: 2s }"))
-        results = simultaneous(proxy.port, ["/lim/d%d" % i for i in range(7)])
+        results = simultaneous_on(proxy.port, ["/lim/d%d" % i for i in range(7)])
         statuses = [getattr(r, "status", r) for r, _ in results]
         self.assertEqual(sorted(statuses), [200] * 6 + [429],
                          "delay mode: 6 held (1 + burst), the 7th refused: %r" % statuses)
@@ -252,7 +221,7 @@ class Shadow(LimitCase):
     def test_shadow_limit_lets_everything_through_and_logs(self):
         proxy = self.start(limit_rules(
             "  - { name: l, key: ip, rate: 10/s, burst: 5, mode: shadow }"))
-        results = simultaneous(proxy.port, ["/lim/x%d" % i for i in range(20)])
+        results = simultaneous_on(proxy.port, ["/lim/x%d" % i for i in range(20)])
         statuses = [getattr(r, "status", r) for r, _ in results]
         self.assertEqual(statuses, [200] * 20)
         time.sleep(0.1)
