@@ -602,7 +602,8 @@ std::string describe(const Action& action) {
           return "allow";
         } else if constexpr (std::is_same_v<T, Block>) {
           if (a.drop) return "block (drop)";
-          return "block " + std::to_string(a.status) + (a.page.empty() ? "" : " page " + a.page);
+          const std::string page = a.page.empty() ? "" : " with page '" + a.page + "'";
+          return "block " + std::to_string(a.status) + page;
         } else if constexpr (std::is_same_v<T, Challenge>) {
           return "challenge " + a.level;
         } else if constexpr (std::is_same_v<T, RateLimit>) {
