@@ -16,9 +16,12 @@ BUILD_DIR=build scripts/build.sh -DBAWWAB_TESTS=ON -DBAWWAB_UNITY=ON \
 echo "== tests (RelWithDebInfo) =="
 ctest --test-dir build --output-on-failure -j 2 --timeout 900
 
+# The sanitizer build at -O0: it compiles in about half the time of -O1 (session.cpp: 71 s
+# instead of 125 s) and finds the same errors; its tests take ~30 s longer (the streaming and
+# replay tests move the most bytes). A clean-clone CI run: 13 min 55 s instead of 16 min 35 s.
 echo "== build (ASan+UBSan) =="
 BUILD_DIR=build-asan BUILD_TYPE=RelWithDebInfo scripts/build.sh -DBAWWAB_TESTS=ON \
   -DBAWWAB_UNITY=ON -DBAWWAB_SANITIZE=ON -DBAWWAB_BENCH=OFF \
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1"
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1"
 echo "== tests (ASan+UBSan) =="
 BAWWAB_SANITIZED=1 ctest --test-dir build-asan --output-on-failure -j 2 --timeout 900
