@@ -150,8 +150,12 @@ Table& LocalLimiter::table_for(std::string_view name) {
 
 Verdict LocalLimiter::check(const LimitSpec& spec, std::uint64_t key, TimePoint now) {
   Table& table = table_for(spec.name);
+  // The table hands back `now` raised to the latest time the key's shard has seen, so requests
+  // are judged in the order they take the lock, never against a state from their future.
   const Verdict v = table.update(key, now.time_since_epoch().count(),
-                                 [&](KeyState& state) { return decide(spec, state, now); });
+                                 [&](KeyState& state, std::int64_t now_ns) {
+                                   return decide(spec, state, TimePoint(nanoseconds(now_ns)));
+                                 });
   constexpr auto relaxed = std::memory_order_relaxed;
   stats_.checks.fetch_add(1, relaxed);
   switch (v.kind) {

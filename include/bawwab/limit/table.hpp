@@ -62,18 +62,27 @@ class alignas(64) Shard {
 
   mutable std::mutex mutex;
 
-  // Under mutex: runs fn(KeyState&) on the state of `key`, created if absent (evicting this
-  // shard's least recently used key when the table is full), and makes it the most recently
+  // Under mutex: runs fn(KeyState&, now_ns) on the state of `key`, created if absent (evicting
+  // this shard's least recently used key when the table is full), and makes it the most recently
   // used. The state is copied in and out: the entry keeps its fields flat, in 40 bytes.
+  //
+  // Time never goes backwards inside a shard: fn gets max(now_ns, the latest now_ns this shard
+  // has seen). Callers read the clock before they take the lock, so two workers can enter in
+  // the opposite order of their clock readings; without this, the later entrant would be judged
+  // at an earlier time than a state that already holds a later one, and GCRA would refuse a
+  // request that conforms (burst 1: two simultaneous requests, one refused). Clamping makes the
+  // outcome exactly what reading the clock under the lock would give.
   template <class F>
   decltype(auto) update(std::uint64_t key, std::int64_t now_ns, Table& owner, F&& fn) {
+    if (now_ns < latest_ns_) now_ns = latest_ns_;
+    latest_ns_ = now_ns;
     Entry& e = acquire(key, now_ns, owner);
     KeyState state{e.tat_ns, e.ban_until_ns, e.ban_count};
-    if constexpr (std::is_void_v<std::invoke_result_t<F&, KeyState&>>) {
-      fn(state);
+    if constexpr (std::is_void_v<std::invoke_result_t<F&, KeyState&, std::int64_t>>) {
+      fn(state, now_ns);
       store(e, state);
     } else {
-      decltype(auto) result = fn(state);
+      decltype(auto) result = fn(state, now_ns);
       store(e, state);
       return result;
     }
@@ -128,6 +137,7 @@ class alignas(64) Shard {
   std::uint32_t tail_ = nil;  // least recently used
   std::uint32_t moves_ = 0;   // moves to the front so far (wraps; only differences matter)
   bool exact_lru_ = false;
+  std::int64_t latest_ns_ = INT64_MIN;  // the latest time an update ran at (see update)
 };
 
 }  // namespace detail
@@ -140,9 +150,11 @@ class Table {
   Table(const Table&) = delete;
   Table& operator=(const Table&) = delete;
 
-  // Runs fn(KeyState&) under the key's shard lock, on the key's state (created if absent) and
-  // marks the key most recently used; returns what fn returns. fn must be short and not
-  // re-enter the table. `now_ns` only tells whether an evicted key was still limited.
+  // Runs fn(KeyState&, std::int64_t now_ns) under the key's shard lock, on the key's state
+  // (created if absent) and marks the key most recently used; returns what fn returns. fn must be
+  // short and not re-enter the table. fn's now_ns is `now_ns` raised to the latest time the
+  // shard has seen (time never goes backwards for a key, whatever order threads lock in); it
+  // also tells whether an evicted key was still limited.
   template <class F>
   decltype(auto) update(std::uint64_t key, std::int64_t now_ns, F&& fn) {
     detail::Shard& s = shard_for(key);

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <barrier>
 #include <thread>
 #include <vector>
 
@@ -187,6 +188,69 @@ TEST_CASE("LocalLimiter: exact under concurrent checks of one key", "[limiter]")
   for (auto& t : threads) t.join();
   CHECK(passes == 100);
   CHECK(limiter.stats().checks == 16'000);
+}
+
+// The session reads the clock, then the limiter takes the shard lock: a request stamped earlier
+// can reach the lock second. It must still be judged as if it came second, not against a TAT
+// its own clock reading has not reached (with burst 1 that refused the second of two
+// simultaneous requests, and with on_exceed: ban it banned the client).
+TEST_CASE("LocalLimiter: a request stamped earlier that locks second is judged at the later time",
+          "[limiter][order]") {
+  LocalLimiter limiter;
+  const LimitSpec s = spec("order", 1, 1s, 1, OnExceed::ban);  // 2 at once, then 1/s
+  const TimePoint t1 = SteadyClock::now();
+  const TimePoint t2 = t1 + 3ms;
+  CHECK(limiter.check(s, 1, t2).kind == Kind::pass);  // the later reading locks first
+  CHECK(limiter.check(s, 1, t1).kind == Kind::pass);  // the earlier one: the burst's second
+  const Verdict third = limiter.check(s, 1, t1);
+  CHECK(third.kind == Kind::ban);  // the third is over
+}
+
+// Two threads hammer one key with the real clock, reading it before the check as the session
+// does: one request each on a fresh key with burst 1, so both must pass. Only the request that
+// uses up the burst is judged on the edge (where a clock reading older than the key's state
+// would refuse it), so every round puts the edge between the two threads. 10,000 rounds in a
+// row must all give exactly the GCRA answer.
+TEST_CASE("LocalLimiter: two threads on one key give the exact GCRA answer every round",
+          "[limiter][order]") {
+  constexpr int rounds = 10'000;
+  LocalLimiter limiter;
+  const LimitSpec s = spec("hammer", 1, 3600s, 1);  // 2 at once, then one an hour
+  std::atomic<int> passes{0};
+  int round = 0;
+  int wrong_rounds = 0;
+  int first_wrong = -1;
+  // The completion runs once both threads finished a round (on one of them), before either
+  // starts the next: it checks the round and moves to a fresh key.
+  const auto end_of_round = [&]() noexcept {
+    if (passes.load() != 2) {
+      ++wrong_rounds;
+      if (first_wrong < 0) first_wrong = round;
+    }
+    passes.store(0);
+    ++round;
+  };
+  std::barrier sync(2, end_of_round);
+  const auto worker = [&](int id) {
+    for (int r = 0; r < rounds; ++r) {
+      const auto key = static_cast<std::uint64_t>(r);
+      const TimePoint now = SteadyClock::now();
+      // Widen the window between reading the clock and taking the lock by a different amount in
+      // each thread, as a preempted worker would, so that they often lock out of clock order.
+      for (int spin = 0; spin < ((r + id) % 4) * 200; ++spin) {
+        std::atomic_signal_fence(std::memory_order_seq_cst);
+      }
+      if (limiter.check(s, key, now).kind == Kind::pass) passes.fetch_add(1);
+      sync.arrive_and_wait();
+    }
+  };
+  std::thread a(worker, 0);
+  std::thread b(worker, 1);
+  a.join();
+  b.join();
+  INFO("first wrong round " << first_wrong);
+  CHECK(round == rounds);
+  CHECK(wrong_rounds == 0);
 }
 
 TEST_CASE("strictest: ban > reject > delay (longest) > pass; shadow never enforces",

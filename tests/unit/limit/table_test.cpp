@@ -17,7 +17,7 @@ namespace {
 std::uint64_t k(std::uint64_t i) { return hash64(std::to_string(i), 99); }
 
 void touch(Table& t, std::uint64_t key, std::int64_t now = 0) {
-  t.update(key, now, [](KeyState& s) { s.tat_ns += 1; });
+  t.update(key, now, [](KeyState& s, std::int64_t) { s.tat_ns += 1; });
 }
 
 }  // namespace
@@ -96,10 +96,10 @@ TEST_CASE("Table: evictions of keys still limited are counted apart", "[table]")
   TableStats stats;
   Table t({.max_keys = 2, .shards = 1}, stats);
   const std::int64_t now = 1'000;
-  t.update(k(1), now, [](KeyState& s) { s.tat_ns = 5'000; });  // TAT ahead: still limited
-  t.update(k(2), now, [](KeyState& s) { s.tat_ns = 500; });    // drained
-  t.update(k(3), now, [](KeyState&) {});                       // evicts 1 (live)
-  t.update(k(4), now, [](KeyState&) {});                       // evicts 2 (drained)
+  t.update(k(1), now, [](KeyState& s, std::int64_t) { s.tat_ns = 5'000; });  // TAT ahead: still limited
+  t.update(k(2), now, [](KeyState& s, std::int64_t) { s.tat_ns = 500; });    // drained
+  t.update(k(3), now, [](KeyState&, std::int64_t) {});                       // evicts 1 (live)
+  t.update(k(4), now, [](KeyState&, std::int64_t) {});                       // evicts 2 (drained)
   CHECK(stats.evictions == 2);
   CHECK(stats.evictions_live == 1);
 }
@@ -117,7 +117,7 @@ TEST_CASE("Table: index stays consistent under random churn (model check)", "[ta
   for (int step = 0; step < 50'000; ++step) {
     // Few distinct low bits, so that keys pile up in the same probe runs.
     const std::uint64_t key = (rng() % 1'000) * 0x1'0000'0000ull + (rng() % 8);
-    t.update(key, 0, [&](KeyState& s) { s.tat_ns += 1; });
+    t.update(key, 0, [&](KeyState& s, std::int64_t) { s.tat_ns += 1; });
     if (auto it = where.find(key); it != where.end()) {
       model.erase(it->second);
     } else if (model.size() == cap) {
