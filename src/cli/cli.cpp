@@ -160,6 +160,22 @@ int cmd_check(int argc, char** argv) {
   return 0;
 }
 
+// A desktop Firefox's User-Agent, for the demo's "a reader" hint.
+constexpr const char* kDemoReaderAgent =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+
+// How the person who started the demo can run this same binary from where they are: the path
+// relative to the working directory when it is below it (build/bawwab), else the absolute path,
+// else argv[0]. The hints then work as printed, whether or not bawwab is on the PATH.
+std::string binary_path_for_hints(const char* argv0) {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec || exe.empty()) return argv0;
+  const std::filesystem::path rel = exe.lexically_proximate(std::filesystem::current_path(ec));
+  if (!ec && !rel.empty() && *rel.begin() != "..") return rel.string();
+  return exe.string();
+}
+
 int cmd_demo(int argc, char** argv) {
   Parsed p;
   const std::vector<std::string_view> flags = {"--listen", "--status", "--access-log", "--workers"};
@@ -247,26 +263,32 @@ int cmd_demo(int argc, char** argv) {
       break;
     }
   }
+  const std::string self = binary_path_for_hints(argv[0]);
+  const std::string a = base + article;
   std::fprintf(stderr,
                "\nbawwab demo: a sample news site (Arabic, right-to-left) behind bawwab.\n"
+               "Open in a browser:\n"
                "  front page:   %s/\n"
-               "  an article:   %s%s\n"
+               "  an article:   %s\n"
                "  RSS feed:     %s/feed.xml\n"
                "  robots.txt:   %s/robots.txt\n",
-               base.c_str(), base.c_str(), article.c_str(), base.c_str(), base.c_str());
+               base.c_str(), a.c_str(), base.c_str(), base.c_str());
   if (const auto st = server.status_endpoint()) {
     const std::string s = "http://" + net::to_string(*st);
     std::fprintf(stderr, "  status:       %s/status   metrics: %s/metrics\n", s.c_str(), s.c_str());
   }
   std::fprintf(stderr,
-               "  a block:      curl -i -A 'GPTBot/1.2' %s%s   (an AI crawler: 403)\n"
-               "  a scraper:    curl -i %s%s   (curl's own UA: refused)\n"
+               "Try it with curl. Plain curl gets 403 on articles by design: it is an HTTP library,\n"
+               "not a reader. A request that looks like a browser's is served:\n"
+               "  a reader:     curl --compressed -A '%s' -H 'Accept: text/html' -H 'Accept-Language: ar' %s\n"
+               "  plain curl:   curl -i %s   (403: an HTTP library)\n"
+               "  AI crawler:   curl -i -A 'GPTBot/1.2' %s   (403: the site's policy)\n"
                "  a refusal:    curl -i -X TRACE %s/   (405: bawwab never forwards it)\n"
-               "  why:          bawwab explain --rules %s/rules/default.yaml --ua 'GPTBot/1.2'\n"
+               "  why:          %s explain --rules %s/rules/default.yaml --ua 'GPTBot/1.2' --path %s\n"
                "  origin:       http://%s/ (the demo origin, unprotected)\n"
                "Press Ctrl-C to stop.\n\n",
-               base.c_str(), article.c_str(), base.c_str(), article.c_str(), base.c_str(),
-               rules_dir, net::to_string((*origin)->local_endpoint()).c_str());
+               kDemoReaderAgent, a.c_str(), a.c_str(), a.c_str(), base.c_str(), self.c_str(),
+               rules_dir, article.c_str(), net::to_string((*origin)->local_endpoint()).c_str());
   return server.run();
 }
 

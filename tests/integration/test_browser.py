@@ -81,9 +81,12 @@ class Browser:
                    % (to_child_r, from_child_w, to_child_r, from_child_w), "chromium"] + cmd
         self.stderr_path = os.path.join(profile, "..", os.path.basename(profile) + ".stderr")
         self._stderr = open(self.stderr_path, "wb")
+        # Chromium's own temporary files (/tmp/org.chromium.Chromium.*) go into the test's
+        # directory, which the test removes: a run leaves nothing behind in /tmp.
+        env = dict(os.environ, TMPDIR=os.path.dirname(os.path.abspath(profile)))
         self.proc = subprocess.Popen(wrapper, stdin=subprocess.DEVNULL, stdout=self._stderr,
                                      stderr=self._stderr, pass_fds=(to_child_r, from_child_w),
-                                     start_new_session=True)
+                                     start_new_session=True, env=env)
         os.close(to_child_r)
         os.close(from_child_w)
         case.addCleanup(self.close)

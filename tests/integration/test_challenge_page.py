@@ -171,8 +171,11 @@ class ChallengePageInChromium(unittest.TestCase):
 
     def browse_until_article(self, stub, url, deadline_s=60):
         """A live headless browser on `url` until it has rendered the article (or the deadline)."""
+        # TMPDIR: Chromium's /tmp/org.chromium.Chromium.* files go into our directory, removed
+        # with it, so a run leaves nothing behind in /tmp.
         proc = subprocess.Popen(self.base_cmd() + [url], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
+                                stderr=subprocess.DEVNULL, start_new_session=True,
+                                env=dict(os.environ, TMPDIR=self.tmp.name))
 
         def stop():
             if proc.poll() is None:

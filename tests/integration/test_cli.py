@@ -3,6 +3,8 @@ each subcommand, usage errors (exit 2), run refusing a bad config, and the demo.
 
 import os
 import re
+import shlex
+import subprocess
 import unittest
 
 import requests
@@ -238,6 +240,40 @@ class Demo(ProxyTestCase):
         self.assertEqual(st.status_code, 200)
         self.assertIsInstance(st.json(), dict)
         self.assertEqual(demo.stop(), 0, demo.output())
+
+    def test_demo_hints_work_as_printed(self):
+        """Every command the demo prints for a newcomer runs as printed, on this machine, and
+        gets what the hint says it gets."""
+        demo = Bawwab(self, None, subcommand="demo", args=["--listen", "127.0.0.1:0"])
+        self.addCleanup(demo.stop_and_check)
+        demo.launch()
+        out = demo.output()
+        hints = {}
+        for line in out.splitlines():
+            m = re.match(r"^  (a reader|plain curl|AI crawler|a refusal|why):\s+(.*?)(?:\s+\((\d{3})[^)]*\))?$",
+                         line)
+            if m:
+                hints[m.group(1)] = (m.group(2), m.group(3))
+        self.assertEqual(set(hints), {"a reader", "plain curl", "AI crawler", "a refusal", "why"},
+                         "the demo does not print every hint:\n" + out)
+        self.assertIn("403", out, "the demo does not say that plain curl gets 403")
+        for name, expected in (("a reader", "200"), ("plain curl", "403"), ("AI crawler", "403"),
+                               ("a refusal", "405")):
+            command, said = hints[name]
+            if said is not None:
+                self.assertEqual(said, expected, line)
+            argv = shlex.split(command)
+            self.assertEqual(argv[0], "curl", command)
+            r = subprocess.run(argv[:1] + ["-s", "-o", "/dev/null", "-w", "%{http_code}"] +
+                               [a for a in argv[1:] if a != "-i"],
+                               capture_output=True, text=True, timeout=scaled(20))
+            self.assertEqual(r.stdout, expected, "%s: %s gave %s" % (name, command, r.stdout))
+        # The explain hint names the binary by a path that works from where the demo started.
+        argv = shlex.split(hints["why"][0])
+        self.assertTrue(os.path.isfile(argv[0]) or os.path.isabs(argv[0]), argv[0])
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=scaled(20))
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("decision: block", r.stdout)
 
 
 if __name__ == "__main__":
