@@ -1,4 +1,5 @@
 #include "bawwab/detect/behaviour.hpp"
+#include "bawwab/detect/robots.hpp"
 
 #include <array>
 #include <cmath>
@@ -184,7 +185,7 @@ BehaviourFlags BehaviourTracker::record(std::uint64_t key, const BehaviourEvent&
   f.honeypot = now < c.honeypot_until;
 
   // robots.txt: fetched, then a path it disallows for this UA.
-  if (ev.path == "/robots.txt") {
+  if (ev.path == kRobotsPath) {
     c.fetched_robots = true;
   } else if (c.fetched_robots) {
     std::shared_ptr<const RobotsRules> rules;

@@ -93,7 +93,7 @@ bool robots_pattern_matches(std::string_view pattern, std::string_view path) noe
 }
 
 bool disallowed(const RobotsRules& rules, std::string_view user_agent, std::string_view path) {
-  if (path == "/robots.txt") return false;
+  if (path == kRobotsPath) return false;
   bool specific = false;
   for (const auto& g : rules.groups)
     for (const auto& a : g.agents)
@@ -118,6 +118,18 @@ bool disallowed(const RobotsRules& rules, std::string_view user_agent, std::stri
     }
   }
   return matched && !allow;
+}
+
+void RobotsLearner::on_data(std::string_view in, std::string& out, bool last) {
+  out.append(in);
+  if (body_.size() < kMaxRobotsBytes) {
+    body_.append(in.substr(0, kMaxRobotsBytes - body_.size()));
+  }
+  if (last && learn_) {
+    learn_(body_);
+    body_.clear();
+    body_.shrink_to_fit();
+  }
 }
 
 }  // namespace bawwab::detect

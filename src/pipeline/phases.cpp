@@ -17,7 +17,9 @@
 #include "bawwab/challenge/pass_token.hpp"
 #include "bawwab/challenge/proof_of_work.hpp"
 #include "bawwab/challenge/verify_endpoint.hpp"
+#include "bawwab/detect/behaviour.hpp"
 #include "bawwab/detect/detector.hpp"
+#include "bawwab/detect/robots.hpp"
 #include "bawwab/detect/tls_stack.hpp"
 #include "bawwab/limit/headers.hpp"
 #include "bawwab/limit/key.hpp"
@@ -291,7 +293,7 @@ Plan act(const RequestContext& ctx, const Runtime& rt, const Services& services,
             // A passed reader is not challenged again until the pass expires. Never challenged
             // whatever the rules say: robots.txt (crawlers must be able to read the policy) and
             // verified crawlers (a challenge would only hide the site from search).
-            if (ctx.pass_valid || ctx.path == "/robots.txt" ||
+            if (ctx.pass_valid || ctx.path == detect::kRobotsPath ||
                 ctx.signals.has("crawler.verified")) {
               return Forward{};
             }
@@ -375,20 +377,81 @@ void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
   }
 }
 
-void filter_response(const RequestContext& ctx, const Runtime& rt,
-                     bhttp::response_header<>& res, unsigned upstream_version) {
-  http::prepare_response_fields(res, rt.config->via, upstream_version == 10 ? 0u : 1u);
+namespace {
+
+// `set_response_header` of the request's rules, then the response-phase rules (those with a
+// `content_type` condition), which see the response's Content-Type. Shadow decisions change
+// nothing. The same for the origin's responses and bawwab's own replies.
+void apply_response_edits(const RequestContext& ctx, const Runtime& rt,
+                          bhttp::response_header<>& res) {
   if (ctx.decision.shadow) return;
-  // `set_response_header` of the request's rules, then the response-phase rules (those with a
-  // `content_type` condition), which see the origin's Content-Type.
   for (const rules::HeaderEdit* h : ctx.decision.response_headers) res.set(h->name, h->value);
-  if (ctx.request != nullptr && rt.rules->size() > 0) {
+  if (ctx.request != nullptr && rt.rules != nullptr && rt.rules->size() > 0) {
     rules::RequestView view = request_view(ctx);
     view.content_type = res[bhttp::field::content_type];
     std::vector<const rules::HeaderEdit*> edits;
     rt.rules->evaluate_response(view, edits);
     for (const rules::HeaderEdit* h : edits) res.set(h->name, h->value);
   }
+}
+
+// Statuses whose body is the page itself: the only ones a body filter may change by default.
+// Errors, redirects and partial content (206: the bytes of a range of the origin's entity) pass
+// untouched.
+bool body_may_be_filtered(unsigned status) noexcept {
+  return status >= 200 && status < 300 && status != 204 && status != 206;
+}
+
+// The response's Content-Encoding, when it is one the filters could not read ("" or identity
+// is plain).
+bool encoded(const bhttp::response_header<>& res) {
+  const auto ce = res[bhttp::field::content_encoding];
+  return !ce.empty() && !boost::beast::iequals(ce, "identity");
+}
+
+}  // namespace
+
+void filter_response(const RequestContext& ctx, const Runtime& rt,
+                     bhttp::response_header<>& res, unsigned upstream_version) {
+  http::prepare_response_fields(res, rt.config->via, upstream_version == 10 ? 0u : 1u);
+  apply_response_edits(ctx, rt, res);
+}
+
+void filter_local_reply(const RequestContext& ctx, const Runtime& rt,
+                        bhttp::response_header<>& res) {
+  apply_response_edits(ctx, rt, res);
+}
+
+ResponsePlan plan_response(const RequestContext& ctx, const Runtime& /*rt*/,
+                           const Services& services, bhttp::response_header<>& res,
+                           bool head_request) {
+  ResponsePlan plan;
+  const unsigned status = res.result_int();
+  // No body at all: nothing to filter, whatever a filter would want.
+  if (head_request || status == 204 || status == 304 || status < 200) return plan;
+
+  // robots.txt passing through teaches the behaviour table what the site disallows (signal
+  // behaviour.robots_violation). Plain bodies only.
+  if (services.behaviour != nullptr && status == 200 && ctx.path == detect::kRobotsPath &&
+      !encoded(res)) {
+    detect::BehaviourTracker* behaviour = services.behaviour;
+    plan.filters.add(std::make_unique<detect::RobotsLearner>(
+        [behaviour, host = ctx.host](std::string_view body) { behaviour->set_robots(host, body); }));
+  }
+  (void)body_may_be_filtered;
+
+  if (plan.filters.changes_bytes()) {
+    // The body the client gets is not the origin's entity any more (nginx's sub_filter does the
+    // same): its length is unknown until it ends, its validators are at most weak, and byte
+    // ranges of it cannot be served from the origin's.
+    plan.rewritten = true;
+    res.erase(bhttp::field::content_length);
+    res.erase(bhttp::field::last_modified);
+    res.erase(bhttp::field::accept_ranges);
+    const auto etag = res[bhttp::field::etag];
+    if (!etag.empty() && !etag.starts_with("W/")) res.set(bhttp::field::etag, "W/" + std::string(etag));
+  }
+  return plan;
 }
 
 std::string_view status_class(unsigned status) noexcept {

@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 
+#include "bawwab/core/body_filter.hpp"
 #include "bawwab/core/log.hpp"
 #include "bawwab/http/head_scan.hpp"
 #include "bawwab/http/replies.hpp"
@@ -385,7 +386,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         shared_.stats.client_errors_header_timeout.inc();
         outcome.bytes_in = head.bytes;
         outcome.error = "header_timeout";
-        co_await reply(ctx, outcome, http::error_reply(408), /*close=*/true);
+        co_await reply(ctx, rt, outcome, http::error_reply(408), /*close=*/true);
         finish(ctx, outcome, cfg);
         co_return false;
       case HeadRead::Kind::reject:
@@ -393,7 +394,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         else shared_.stats.client_errors_too_large.inc();
         outcome.bytes_in = head.bytes;
         outcome.error = "bad_request: " + std::string(head.reason);
-        co_await reply(ctx, outcome, http::error_reply(head.status), /*close=*/true);
+        co_await reply(ctx, rt, outcome, http::error_reply(head.status), /*close=*/true);
         finish(ctx, outcome, cfg);
         co_return false;
     }
@@ -416,7 +417,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       const bool too_big = pec == bhttp::error::body_limit;
       (too_big ? shared_.stats.client_errors_too_large : shared_.stats.client_errors_bad_request).inc();
       outcome.error = too_big ? "body_too_large" : "bad_request: " + pec.message();
-      co_await reply(ctx, outcome, http::error_reply(too_big ? 413 : 400), /*close=*/true);
+      co_await reply(ctx, rt, outcome, http::error_reply(too_big ? 413 : 400), /*close=*/true);
       finish(ctx, outcome, cfg);
       co_return false;
     }
@@ -468,7 +469,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       // An unread body would be taken for the next request: close instead of guessing.
       const bool close = local->close || body_pending || !parser_->keep_alive();
       if (outcome.error.empty() && local->status >= 400) outcome.error = "refused";
-      co_await reply(ctx, outcome, std::move(*local), close, head_request);
+      co_await reply(ctx, rt, outcome, std::move(*local), close, head_request);
       finish(ctx, outcome, cfg);
       co_return !close && served + 1 < cfg.limits.max_requests_per_connection;
     }
@@ -513,7 +514,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       proxy::ServerState& server = *order[i];
       const Attempt a = co_await attempt(ctx, cfg, *group, server, head_request, outcome);
       if (a == Attempt::done) {
-        const bool keep = co_await relay_response(ctx, rt, *group, server, outcome, head_request);
+        const bool keep = co_await relay_response(ctx, rt, outcome, head_request);
         return_upstream_connection(server, *group, cfg);
         co_return keep && !client_body_unread_ && served + 1 < cfg.limits.max_requests_per_connection;
       }
@@ -544,7 +545,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
                             : last == Errc::bad_request_body ? 400
                             : timeout                        ? 504
                                                              : 502;
-    co_await reply(ctx, outcome, http::error_reply(status), /*close=*/body_pending, head_request);
+    co_await reply(ctx, rt, outcome, http::error_reply(status), /*close=*/body_pending, head_request);
     co_return !body_pending && parser_->keep_alive();
   }
 
@@ -675,61 +676,138 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     co_return !ec;
   }
 
-  // Client body -> origin, through the relay buffer.
+  // How one body relay ended.
+  struct RelayEnd {
+    enum class Kind { done, truncated, read_failed, write_failed };
+    Kind kind = Kind::done;
+    beast::error_code ec;    // the failed read's or write's error
+    bool timed_out = false;  // the failed side's deadline fired
+  };
+
+  // The one body relay, for both directions (Beast's relay pattern): reads the body from `src`
+  // through `parser` into the relay buffer, passes each piece through `filters` (when not null)
+  // and writes what comes out through `sr`, which serializes the same message, to `dst`. Every
+  // read and write has its deadline. Memory is the relay buffer plus what the filters hold and
+  // emit for one piece: bounded, and the first piece goes out as soon as it is read.
+  template <class Src, class Parser, class Dst, class Serializer>
+  asio::awaitable<RelayEnd> relay_body(Src& src, beast::flat_buffer& src_buffer, Parser& parser,
+                                       LazyDeadline& src_deadline,
+                                       std::chrono::milliseconds read_timeout, Dst& dst,
+                                       Serializer& sr, LazyDeadline& dst_deadline,
+                                       std::chrono::milliseconds write_timeout,
+                                       FilterChain* filters, std::uint64_t& bytes_read,
+                                       std::uint64_t& bytes_written) {
+    auto& body = parser.get().body();
+    auto& buf = *relay_;
+    if (filters != nullptr) filtered_.clear();
+    do {
+      if (!parser.is_done()) {
+        body.data = buf.data();
+        body.size = buf.size();
+        src_deadline.arm(read_timeout);
+        auto [ec, n] = co_await bhttp::async_read_some(src, src_buffer, parser, nothrow);
+        src_deadline.disarm();
+        if (ec == bhttp::error::need_buffer) ec = {};
+        bytes_read += n;
+        if (ec) co_return RelayEnd{RelayEnd::Kind::read_failed, ec, src_deadline.fired()};
+        const std::size_t got = buf.size() - body.size;
+        const bool last = parser.is_done();
+        if (filters != nullptr) {
+          filtered_.clear();
+          filters->on_data(std::string_view(buf.data(), got), filtered_, last);
+          body.data = filtered_.data();
+          body.size = filtered_.size();
+          body.more = !last && !filters->finished();
+        } else {
+          body.data = buf.data();
+          body.size = got;
+          body.more = !last;
+        }
+        // Nothing yet (only a chunk header arrived, or a filter holds the piece back): writing
+        // now would emit an empty chunk, which chunked coding reads as the end of the body.
+        if (body.size == 0 && body.more) continue;
+        // An empty last piece must be "no buffer", or the chunked serializer writes the last
+        // chunk twice (once for the empty buffer, once for the end).
+        if (body.size == 0) body.data = nullptr;
+      } else {
+        body.data = nullptr;
+        body.size = 0;
+        body.more = false;
+        if (filters != nullptr && !filters->finished()) {  // the body ended: filters flush
+          filtered_.clear();
+          filters->on_data({}, filtered_, true);
+          if (!filtered_.empty()) {
+            body.data = filtered_.data();
+            body.size = filtered_.size();
+          }
+        }
+      }
+      dst_deadline.arm(write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(dst, sr, nothrow);
+      dst_deadline.disarm();
+      if (wec == bhttp::error::need_buffer) wec = {};
+      bytes_written += wn;
+      if (wec) co_return RelayEnd{RelayEnd::Kind::write_failed, wec, dst_deadline.fired()};
+      if (filters != nullptr && filters->finished()) {
+        // A filter ended the body early (a page truncated after its head): the rest of the
+        // origin's body is not read, so that connection cannot be reused.
+        co_return RelayEnd{parser.is_done() ? RelayEnd::Kind::done : RelayEnd::Kind::truncated,
+                           {}, false};
+      }
+    } while (!parser.is_done() && !sr.is_done());  // Beast's relay condition
+    if (filters != nullptr && !sr.is_done()) {
+      // The source ended with the serializer still open: write the filters' flush and the end.
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+      filtered_.clear();
+      filters->on_data({}, filtered_, true);
+      if (!filtered_.empty()) {
+        body.data = filtered_.data();
+        body.size = filtered_.size();
+      }
+      dst_deadline.arm(write_timeout);
+      auto [wec, wn] = co_await bhttp::async_write(dst, sr, nothrow);
+      dst_deadline.disarm();
+      if (wec == bhttp::error::need_buffer) wec = {};
+      bytes_written += wn;
+      if (wec) co_return RelayEnd{RelayEnd::Kind::write_failed, wec, dst_deadline.fired()};
+    }
+    co_return RelayEnd{};
+  }
+
+  // Client body -> origin.
   asio::awaitable<Attempt> relay_request_body(bhttp::serializer<true, bhttp::buffer_body>& sr,
                                               const config::ServerConfig& cfg,
                                               pipeline::Outcome& outcome) {
-    auto& req = parser_->get();
-    auto& buf = *relay_;
     body_started_ = true;
-    do {
-      if (!parser_->is_done()) {
-        req.body().data = buf.data();
-        req.body().size = buf.size();
-        deadline_.arm(cfg.timeouts.client_body);
-        auto [ec, n] = co_await bhttp::async_read_some(stream_, *buffer_, *parser_, nothrow);
-        deadline_.disarm();
-        if (ec == bhttp::error::need_buffer) ec = {};
-        outcome.bytes_in += n;
-        if (ec) {
-          close_upstream();
-          if (ec == bhttp::error::body_limit) {
-            shared_.stats.client_errors_too_large.inc();
-            upstream_error_ = Errc::body_too_large;
-          } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
-                     ec != bhttp::error::partial_message) {
-            // Bad chunk sizes, extensions or trailers: the origin saw a truncated body only.
-            shared_.stats.client_errors_bad_request.inc();
-            upstream_error_ = Errc::bad_request_body;
-          } else {
-            upstream_error_ = Errc::client_closed;  // gone or too slow
-          }
-          co_return Attempt::failed;
-        }
-        req.body().size = buf.size() - req.body().size;
-        req.body().data = buf.data();
-        req.body().more = !parser_->is_done();
-        // Nothing yet (only a chunk header arrived): writing now would emit an empty chunk, which
-        // chunked coding reads as the end of the body.
-        if (req.body().size == 0 && req.body().more) continue;
-        // An empty last piece must be "no buffer", or the chunked serializer writes the last
-        // chunk twice (once for the empty buffer, once for the end).
-        if (req.body().size == 0) req.body().data = nullptr;
+    std::uint64_t sent = 0;
+    const RelayEnd end = co_await relay_body(stream_, *buffer_, *parser_, deadline_,
+                                             cfg.timeouts.client_body, *up_, sr, up_deadline_,
+                                             cfg.timeouts.upstream_read, nullptr,
+                                             outcome.bytes_in, sent);
+    if (end.kind == RelayEnd::Kind::read_failed) {
+      close_upstream();
+      const beast::error_code& ec = end.ec;
+      if (ec == bhttp::error::body_limit) {
+        shared_.stats.client_errors_too_large.inc();
+        upstream_error_ = Errc::body_too_large;
+      } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+                 ec != bhttp::error::partial_message) {
+        // Bad chunk sizes, extensions or trailers: the origin saw a truncated body only.
+        shared_.stats.client_errors_bad_request.inc();
+        upstream_error_ = Errc::bad_request_body;
       } else {
-        req.body().data = nullptr;
-        req.body().size = 0;
-        req.body().more = false;
+        upstream_error_ = Errc::client_closed;  // gone or too slow
       }
-      up_deadline_.arm(cfg.timeouts.upstream_read);
-      auto [wec, wn] = co_await bhttp::async_write(*up_, sr, nothrow);
-      if (wec == bhttp::error::need_buffer) wec = {};
-      if (wec) {
-        close_upstream();
-        shared_.stats.upstream_protocol_errors.inc();
-        upstream_error_ = Errc::upstream_closed;
-        co_return Attempt::failed;
-      }
-    } while (!parser_->is_done() && !sr.is_done());  // Beast's relay condition
+      co_return Attempt::failed;
+    }
+    if (end.kind == RelayEnd::Kind::write_failed) {
+      close_upstream();
+      shared_.stats.upstream_protocol_errors.inc();
+      upstream_error_ = Errc::upstream_closed;
+      co_return Attempt::failed;
+    }
     co_return Attempt::done;
   }
 
@@ -782,24 +860,23 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     }
   }
 
-  // Response filters, then origin body -> client through the relay buffer.
+  // Response filters and plan, then origin body -> client through the plan's body filters.
   asio::awaitable<bool> relay_response(pipeline::RequestContext& ctx, const pipeline::Runtime& rt,
-                                       const proxy::GroupState& /*group*/,
-                                       proxy::ServerState& /*server*/, pipeline::Outcome& outcome,
-                                       bool head_request) {
+                                       pipeline::Outcome& outcome, bool head_request) {
     const config::ServerConfig& cfg = *rt.config;
     // The origin's parsed message is what the client gets (relay pattern): filtered in place.
     auto& cres = resp_->get();
-    auto& ures = cres;
     const unsigned status = cres.result_int();
     pipeline::filter_response(ctx, rt, cres.base(), cres.version());
+    pipeline::ResponsePlan plan =
+        pipeline::plan_response(ctx, rt, shared_.services, cres.base(), head_request);
     cres.version(ctx.http_version);
 
     const bool no_body = head_request || status == 204 || status == 304;
     bool keep = parser_->keep_alive() && !draining_ && !worker_.draining();
-    if (!no_body && !resp_->content_length()) {
-      // Chunked or close-delimited from the origin: chunked to a 1.1 client; a 1.0 client reads
-      // until we close.
+    if (!no_body && (plan.rewritten || !resp_->content_length())) {
+      // The length is unknown until the body ends (chunked or close-delimited from the origin,
+      // or rewritten here): chunked to a 1.1 client; a 1.0 client reads until we close.
       if (ctx.http_version == 11) cres.chunked(true);
       else keep = false;
     }
@@ -813,6 +890,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       cres.body().more = false;
       deadline_.arm(cfg.timeouts.client_send);
       auto [hec, hn] = co_await bhttp::async_write_header(stream_, sr, nothrow);
+      deadline_.disarm();
       outcome.bytes_out += hn;
       if (hec) {
         outcome.error = "client_closed";
@@ -824,59 +902,29 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     }
     // The head goes out together with the first piece of body (one write, not two): the
     // serializer writes whatever of the head is still pending before the body.
-
-    // robots.txt passing through teaches the behaviour table what the site disallows (signal
-    // behaviour.robots_violation). Plain bodies only, and bounded.
-    constexpr std::size_t kMaxRobots = 512 * 1024;
-    const bool learn_robots = shared_.services.behaviour != nullptr && status == 200 &&
-                              ctx.path == "/robots.txt" &&
-                              cres.find(bhttp::field::content_encoding) == cres.end();
-    std::string robots;
-
-    auto& buf = *relay_;
-    do {
-      if (!resp_->is_done()) {
-        ures.body().data = buf.data();
-        ures.body().size = buf.size();
-        up_deadline_.arm(cfg.timeouts.upstream_read);
-        auto [ec, n] = co_await bhttp::async_read_some(*up_, *up_buffer_, *resp_, nothrow);
-        if (ec == bhttp::error::need_buffer) ec = {};
-        if (ec) {
-          // Mid-body: the head is already sent, so the client can only learn by the close.
-          const bool timed_out = up_deadline_.fired();
-          outcome.error = timed_out ? "upstream_timeout_in_body"
-                                                      : "upstream_closed_in_body";
-          (timed_out ? shared_.stats.upstream_timeouts
-                                       : shared_.stats.upstream_protocol_errors).inc();
-          close_upstream();
-          co_return false;
-        }
-        cres.body().size = buf.size() - ures.body().size;
-        cres.body().data = buf.data();
-        cres.body().more = !resp_->is_done();
-        if (cres.body().size == 0 && cres.body().more) continue;  // see relay_request_body
-        if (cres.body().size == 0) cres.body().data = nullptr;
-        if (learn_robots && robots.size() + cres.body().size <= kMaxRobots) {
-          robots.append(static_cast<const char*>(buf.data()), cres.body().size);
-        }
-      } else {
-        cres.body().data = nullptr;
-        cres.body().size = 0;
-        cres.body().more = false;
-      }
-      deadline_.arm(cfg.timeouts.client_send);
-      auto [wec, wn] = co_await bhttp::async_write(stream_, sr, nothrow);
-      if (wec == bhttp::error::need_buffer) wec = {};
-      outcome.bytes_out += wn;
-      if (wec) {
+    std::uint64_t received = 0;
+    const RelayEnd end = co_await relay_body(
+        *up_, *up_buffer_, *resp_, up_deadline_, cfg.timeouts.upstream_read, stream_, sr,
+        deadline_, cfg.timeouts.client_send, plan.filters.empty() ? nullptr : &plan.filters,
+        received, outcome.bytes_out);
+    switch (end.kind) {
+      case RelayEnd::Kind::done: co_return keep;
+      case RelayEnd::Kind::truncated:  // the rest of the origin's body is not wanted
+        close_upstream();
+        co_return keep;
+      case RelayEnd::Kind::read_failed:
+        // Mid-body: the head is already sent, so the client can only learn by the close.
+        outcome.error = end.timed_out ? "upstream_timeout_in_body" : "upstream_closed_in_body";
+        (end.timed_out ? shared_.stats.upstream_timeouts : shared_.stats.upstream_protocol_errors)
+            .inc();
+        close_upstream();
+        co_return false;
+      case RelayEnd::Kind::write_failed:
         outcome.error = "client_closed";
         close_upstream();
         co_return false;
-      }
-    } while (!resp_->is_done() && !sr.is_done());  // Beast's relay condition
-    deadline_.disarm();
-    if (learn_robots && resp_->is_done()) shared_.services.behaviour->set_robots(ctx.host, robots);
-    co_return keep;
+    }
+    co_return false;
   }
 
   void return_upstream_connection(proxy::ServerState& server, const proxy::GroupState& group,
@@ -904,13 +952,16 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   }
 
   // Writes a reply the proxy makes itself (error pages, redirects, refusals).
-  asio::awaitable<void> reply(pipeline::RequestContext& ctx, pipeline::Outcome& outcome,
-                              http::LocalReply local, bool close, bool head_request = false) {
+  // It goes through the response-header phase like the origin's responses, with the request's
+  // pinned runtime.
+  asio::awaitable<void> reply(pipeline::RequestContext& ctx, const pipeline::Runtime& rt,
+                              pipeline::Outcome& outcome, http::LocalReply local, bool close,
+                              bool head_request = false) {
     local.close = local.close || close;
     outcome.status = local.status;
     auto res = http::to_response(local, ctx.http_version, head_request);
-    const auto gen = shared_.generation.load();
-    deadline_.arm(gen->runtime->config->timeouts.client_send);
+    pipeline::filter_local_reply(ctx, rt, res.base());
+    deadline_.arm(rt.config->timeouts.client_send);
     auto [ec, n] = co_await bhttp::async_write(stream_, res, nothrow);
     deadline_.disarm();
     outcome.bytes_out += n;
@@ -1028,6 +1079,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
 
   std::optional<beast::flat_buffer> buffer_;
   std::unique_ptr<std::array<char, kRelayBuffer>> relay_;
+  std::string filtered_;  // what the body filters emit for one piece (reused)
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> resp_;
   std::optional<beast::flat_buffer> up_buffer_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bawwab/accesslog/access_log.hpp"
+#include "bawwab/core/body_filter.hpp"
 #include "bawwab/core/snapshot.hpp"
 #include "bawwab/http/replies.hpp"
 #include "bawwab/pipeline/request_context.hpp"
@@ -104,9 +105,30 @@ Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit:
 void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
                               boost::beast::http::request_header<>& out);
 
-// Response filters: header edits on the origin's response before it reaches the client.
+// Response filters: header edits on the origin's response before it reaches the client (Via,
+// `set_response_header`, response-phase rules).
 void filter_response(const RequestContext& ctx, const Runtime& rt,
                      boost::beast::http::response_header<>& res, unsigned upstream_version);
+
+// The same header edits on a reply bawwab makes itself (block and challenge pages, 429s, the
+// verify endpoint, errors): `set_response_header` applies to whatever response the request gets.
+void filter_local_reply(const RequestContext& ctx, const Runtime& rt,
+                        boost::beast::http::response_header<>& res);
+
+// What happens to the origin's response body on its way to the client.
+struct ResponsePlan {
+  FilterChain filters;     // applied in order to every piece of the body; empty: relayed as is
+  bool rewritten = false;  // a filter changes the bytes: Content-Length, Last-Modified and
+                           // Accept-Ranges were removed and the ETag weakened; the session sends
+                           // chunked to HTTP/1.1 clients and close-delimited to HTTP/1.0 ones
+};
+
+// Response plan: after filter_response, chooses the body filters for this response (robots.txt
+// learning, ...) and adjusts the head for them. HEAD, 1xx, 204 and 304 responses get no filter;
+// 206 and non-2xx pass untouched unless a filter asks for them. Pure but for the filters'
+// completion callbacks (robots learning records into services.behaviour when the body ends).
+ResponsePlan plan_response(const RequestContext& ctx, const Runtime& rt, const Services& services,
+                           boost::beast::http::response_header<>& res, bool head_request);
 
 // What the session knows at the end of a request, for the log phase.
 struct Outcome {

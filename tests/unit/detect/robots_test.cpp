@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <vector>
+
 using namespace bawwab::detect;
 
 TEST_CASE("robots.txt groups and rules", "[robots]") {
@@ -73,4 +76,31 @@ TEST_CASE("robots path patterns", "[robots]") {
   CHECK(robots_pattern_matches("/$", "/"));
   CHECK_FALSE(robots_pattern_matches("/$", "/a"));
   CHECK(robots_pattern_matches("/fish*", "/fish"));
+}
+
+TEST_CASE("RobotsLearner: passes the body through and learns it once the body ended",
+          "[robots][learner]") {
+  std::vector<std::string> learnt;
+  bawwab::detect::RobotsLearner learner([&](std::string_view body) { learnt.emplace_back(body); });
+  CHECK_FALSE(learner.changes_bytes());
+  std::string out;
+  learner.on_data("User-agent: *\nDis", out, false);
+  learner.on_data("allow: /private/\n", out, false);
+  CHECK(learnt.empty());  // not before the end: a body cut short teaches nothing
+  learner.on_data("", out, true);
+  CHECK(out == "User-agent: *\nDisallow: /private/\n");
+  REQUIRE(learnt.size() == 1);
+  CHECK(learnt[0] == out);
+}
+
+TEST_CASE("RobotsLearner: keeps at most kMaxRobotsBytes, passes everything", "[robots][learner]") {
+  std::size_t learnt_size = 0;
+  bawwab::detect::RobotsLearner learner([&](std::string_view body) { learnt_size = body.size(); });
+  const std::string piece(100 * 1024, '#');
+  std::string out;
+  for (int i = 0; i < 7; ++i) learner.on_data(piece, out, false);
+  CHECK(learner.held_bytes() == bawwab::detect::kMaxRobotsBytes);
+  learner.on_data("", out, true);
+  CHECK(out.size() == 7 * piece.size());
+  CHECK(learnt_size == bawwab::detect::kMaxRobotsBytes);
 }

@@ -1,0 +1,138 @@
+// The response-plan phase: which body filters a response gets and how its head changes; the
+// response-header edits on bawwab's own replies. Pure: no sockets.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "bawwab/detect/behaviour.hpp"
+#include "bawwab/http/replies.hpp"
+#include "bawwab/pipeline/phases.hpp"
+#include "bawwab/rules/loader.hpp"
+#include "support/context_builder.hpp"
+
+namespace bh = boost::beast::http;
+namespace pipeline = bawwab::pipeline;
+namespace config = bawwab::config;
+namespace detect = bawwab::detect;
+namespace test = bawwab::test;
+
+namespace {
+
+config::ServerConfig one_site() {
+  config::ServerConfig cfg;
+  cfg.listeners.resize(1);
+  config::UpstreamGroup g;
+  g.name = "origin";
+  g.servers.push_back(config::UpstreamServer{"http://127.0.0.1:8081", "127.0.0.1", 8081});
+  cfg.upstreams.emplace("origin", g);
+  cfg.sites.push_back(config::Site{{"*"}, "origin"});
+  return cfg;
+}
+
+bh::response_header<> response(unsigned status, test::Fields fields = {}) {
+  bh::response_header<> res;
+  res.result(status);
+  res.version(11);
+  for (const auto& [n, v] : fields) res.insert(n, v);
+  return res;
+}
+
+std::string body_through(pipeline::ResponsePlan& plan, std::string_view body) {
+  std::string out;
+  plan.filters.on_data(body.substr(0, body.size() / 2), out, false);
+  plan.filters.on_data(body.substr(body.size() / 2), out, true);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("plan_response: robots.txt passing through is learnt, unchanged", "[pipeline][plan]") {
+  const auto rt = test::runtime(one_site());
+  detect::BehaviourTracker behaviour(detect::BehaviourConfig{});
+  pipeline::Services services;
+  services.behaviour = &behaviour;
+  const auto req = test::request("GET /robots.txt HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx = test::context(req);
+  REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+
+  SECTION("a 200 plain body: one observer, the head keeps its length and validators") {
+    auto res = response(200, {{"Content-Length", "38"}, {"ETag", "\"r1\""},
+                              {"Last-Modified", "Tue, 01 Dec 2026 10:00:00 GMT"}});
+    auto plan = pipeline::plan_response(ctx, rt, services, res, false);
+    REQUIRE(plan.filters.size() == 1);
+    CHECK(plan.filters.at(0).name() == "robots");
+    CHECK_FALSE(plan.rewritten);
+    CHECK(res[bh::field::content_length] == "38");
+    CHECK(res[bh::field::etag] == "\"r1\"");
+    CHECK(res.count(bh::field::last_modified) == 1);
+    const std::string body = "User-agent: *\nDisallow: /private/\n";
+    CHECK(body_through(plan, body) == body);
+    // What it learnt works: a client that read robots.txt, then asks for /private/x.
+    const auto key = detect::BehaviourTracker::key_for(ctx.client.ip);
+    const bawwab::TimePoint now{};
+    behaviour.record(key, {"news.example", "/robots.txt", "bot/1", detect::RequestKind::other}, now);
+    const auto flags = behaviour.record(
+        key, {"news.example", "/private/x", "bot/1", detect::RequestKind::page}, now);
+    CHECK(flags.robots_violation);
+  }
+  SECTION("not learnt: compressed, not 200, HEAD, or no behaviour table") {
+    auto gz = response(200, {{"Content-Encoding", "gzip"}});
+    CHECK(pipeline::plan_response(ctx, rt, services, gz, false).filters.empty());
+    auto missing = response(404);
+    CHECK(pipeline::plan_response(ctx, rt, services, missing, false).filters.empty());
+    auto head = response(200);
+    CHECK(pipeline::plan_response(ctx, rt, services, head, true).filters.empty());
+    auto plain = response(200);
+    CHECK(pipeline::plan_response(ctx, rt, pipeline::Services{}, plain, false).filters.empty());
+  }
+}
+
+TEST_CASE("plan_response: other paths and bodiless statuses get no filter", "[pipeline][plan]") {
+  const auto rt = test::runtime(one_site());
+  detect::BehaviourTracker behaviour(detect::BehaviourConfig{});
+  pipeline::Services services;
+  services.behaviour = &behaviour;
+  const auto req = test::request("GET /articles/a.html HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx = test::context(req);
+  REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+  for (unsigned status : {200u, 204u, 206u, 304u, 404u, 502u}) {
+    auto res = response(status, {{"Content-Type", "text/html"}, {"Content-Length", "10"}});
+    const auto plan = pipeline::plan_response(ctx, rt, services, res, false);
+    CHECK(plan.filters.empty());
+    CHECK(res[bh::field::content_length] == "10");
+  }
+}
+
+TEST_CASE("filter_local_reply: set_response_header applies to bawwab's own replies",
+          "[pipeline][plan]") {
+  auto loaded = bawwab::rules::load_rules_text(R"(
+rules:
+  - id: mark
+    when: {path: {prefix: /articles/}}
+    then:
+      - set_response_header: {name: X-Robots-Tag, value: "noai, noimageai"}
+      - block: {status: 403}
+  - id: mark-html
+    when: {content_type: text/html}
+    then:
+      - set_response_header: {name: X-Frame-Options, value: DENY}
+)",
+                                               "inline.yaml");
+  REQUIRE(loaded.rules != nullptr);
+  auto rt = test::runtime(one_site());
+  rt.rules = loaded.rules;
+  const auto req = test::request("GET /articles/a.html HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx = test::context(req);
+  REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+  ctx.decision = pipeline::evaluate_rules(ctx, rt);
+  auto res = bawwab::http::to_response(bawwab::http::error_reply(403), 11, false);
+  pipeline::filter_local_reply(ctx, rt, res.base());
+  CHECK(res["X-Robots-Tag"] == "noai, noimageai");  // from the deciding rule
+  CHECK(res["X-Frame-Options"] == "DENY");  // a response-phase rule: the reply is text/html
+  SECTION("a shadow decision changes nothing") {
+    ctx.decision.shadow = true;
+    auto res2 = bawwab::http::to_response(bawwab::http::error_reply(403), 11, false);
+    pipeline::filter_local_reply(ctx, rt, res2.base());
+    CHECK(res2.count("X-Robots-Tag") == 0);
+  }
+}
