@@ -301,7 +301,7 @@ void BM_EvaluateOne(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(rs.evaluate(s.view));
   const rules::Decision d = rs.evaluate(s.view);
   state.SetLabel(std::string(rules::action_name(d.action)) + " by " +
-                 (d.rule_id.empty() ? std::string(d.source) : d.rule_id) + ": " +
+                 (d.rule_id.empty() ? std::string(bawwab::rules::source_name(d.source)) : d.rule_id) + ": " +
                  s.ua.substr(0, 24) + " " + s.target.substr(0, 24));
 }
 BENCHMARK(BM_EvaluateOne)->Arg(1)->Arg(8)->Arg(10)->Arg(12);

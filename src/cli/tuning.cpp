@@ -354,8 +354,9 @@ int cmd_explain(int argc, char** argv) {
     std::printf("response header: %s: %s\n", h->name.c_str(), h->value.c_str());
   }
   std::printf("score:   %d\n", d.score);
-  std::string by = d.source == "rule" ? "by rule '" + d.rule_id + "'"
-                   : d.source == "threshold" ? std::string("by the score thresholds")
+  std::string by = d.source == rules::Decision::Source::rule ? "by rule '" + d.rule_id + "'"
+                   : d.source == rules::Decision::Source::threshold
+                       ? std::string("by the score thresholds")
                                              : std::string("by default (no rule decided)");
   std::printf("decision: %s %s%s\n", describe_action(d).c_str(), by.c_str(),
               d.shadow ? " [shadow: logged only, the request goes through]" : "");
@@ -402,7 +403,9 @@ Replayed replay_one(const accesslog::AccessRecord& r, const pipeline::Runtime& r
   Replayed out;
   // Compared by action name: the log records the name, not the status or level.
   out.action = d.shadow ? "allow" : std::string(rules::action_name(d.action));
-  out.rule = d.source == "rule" ? d.rule_id : "(" + std::string(d.source) + ")";
+  out.rule = d.source == rules::Decision::Source::rule
+                 ? d.rule_id
+                 : "(" + std::string(rules::source_name(d.source)) + ")";
   return out;
 }
 

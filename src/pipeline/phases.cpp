@@ -214,7 +214,8 @@ std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime
   vr.now = wall_now;
   challenge::VerifyOutcome o = challenge::handle_verify(rt.challenge, *keys, *services.spent, vr);
   ctx.decision.rule_id.clear();
-  ctx.decision.source = o.passed ? "challenge_passed" : "challenge_failed";
+  ctx.decision.source = o.passed ? rules::Decision::Source::challenge_passed
+                                 : rules::Decision::Source::challenge_failed;
   return reply_from(o.status, std::move(o.body), std::move(o.headers));
 }
 
@@ -340,8 +341,7 @@ Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit:
   const std::vector<limit::Verdict> all(verdicts.begin(), verdicts.end());
   const limit::Verdict v = limit::strictest(all);
   if (v.spec == nullptr || v.kind == limit::Verdict::Kind::pass) return Forward{};
-  ctx.limit_key = v.spec->name + ":" + std::string(limit::kind_name(v.kind)) +
-                  (v.shadow ? ":shadow" : "");
+  ctx.limit_hit = LimitHit{v.spec->name, v.kind, v.shadow};
   if (v.shadow) return Forward{};
   if (v.kind == limit::Verdict::Kind::delay) {
     return Forward{std::chrono::ceil<std::chrono::milliseconds>(v.wait)};
@@ -454,6 +454,54 @@ ResponsePlan plan_response(const RequestContext& ctx, const Runtime& /*rt*/,
   return plan;
 }
 
+UpstreamFailure upstream_failure(Errc last) noexcept {
+  switch (last) {
+    case Errc::no_upstream: return {502, "no_upstream"};
+    case Errc::upstream_timeout: return {504, "upstream_timeout"};
+    case Errc::upstream_protocol_error: return {502, "upstream_protocol_error"};
+    case Errc::body_too_large: return {413, "body_too_large"};
+    case Errc::bad_request_body: return {400, "bad_request_body"};
+    case Errc::client_closed: return {499, "client_closed"};
+    default: return {502, "upstream_connect_failed"};
+  }
+}
+
+DecisionTally tally_decision(const RequestContext& ctx, const Plan& plan) noexcept {
+  const rules::Decision& d = ctx.decision;
+  DecisionTally t;
+  t.action = d.action.index();
+  t.shadow = d.shadow;
+  if (!d.shadow) t.shadow_hits = d.shadow_hits;  // in a shadow decision they are the decision
+  t.by_threshold = d.source == rules::Decision::Source::threshold;
+  t.signals = ctx.signals.list;
+  if (ctx.limit_hit) {
+    using K = limit::Verdict::Kind;
+    using L = DecisionTally::Limit;
+    t.limit = ctx.limit_hit->shadow          ? L::shadow
+              : ctx.limit_hit->kind == K::delay  ? L::delayed
+              : ctx.limit_hit->kind == K::reject ? L::rejected
+              : ctx.limit_hit->kind == K::ban    ? L::banned
+                                                 : L::none;
+  }
+  t.challenge_issued = std::holds_alternative<rules::Challenge>(d.action) && !d.shadow &&
+                       std::holds_alternative<Respond>(plan);
+  return t;
+}
+
+std::string_view stage_name(Stage stage) noexcept {
+  switch (stage) {
+    case Stage::connection: return "connection";
+    case Stage::head: return "head";
+    case Stage::builtin: return "builtin";
+    case Stage::decided: return "decided";
+  }
+  return "connection";
+}
+
+std::string LimitHit::label() const {
+  return std::string(name) + ":" + std::string(limit::kind_name(kind)) + (shadow ? ":shadow" : "");
+}
+
 std::string_view status_class(unsigned status) noexcept {
   switch (status / 100) {
     case 1: return "1xx";
@@ -489,11 +537,12 @@ accesslog::AccessRecord make_access_record(const RequestContext& ctx, const Outc
   r.upstream_ms = outcome.upstream_ms;
   r.upstream = outcome.upstream;
   r.error = outcome.error;
-  if (ctx.request != nullptr && !ctx.path.empty()) {  // the deciding phases ran
+  r.extra.emplace_back("stage", std::string(stage_name(ctx.stage)));
+  if (ctx.stage == Stage::builtin || ctx.stage == Stage::decided) {
     const rules::Decision& d = ctx.decision;
     r.extra.emplace_back("decision", std::string(rules::action_name(d.action)));
     r.extra.emplace_back("rule", d.rule_id);
-    r.extra.emplace_back("decided_by", std::string(d.source));
+    r.extra.emplace_back("decided_by", std::string(rules::source_name(d.source)));
     r.extra.emplace_back("shadow", d.shadow);
     r.extra.emplace_back("score", d.score);
     boost::json::object signals;
@@ -513,7 +562,7 @@ accesslog::AccessRecord make_access_record(const RequestContext& ctx, const Outc
       }
       r.extra.emplace_back("shadow_rules", std::move(shadow));
     }
-    if (!outcome.limit.empty()) r.extra.emplace_back("limit", outcome.limit);
+    if (ctx.limit_hit) r.extra.emplace_back("limit", ctx.limit_hit->label());
   }
   return r;
 }

@@ -620,6 +620,17 @@ int clamp_score(int score) noexcept { return std::clamp(score, 0, 100); }
 
 }  // namespace
 
+std::string_view source_name(Decision::Source source) noexcept {
+  switch (source) {
+    case Decision::Source::default_: return "default";
+    case Decision::Source::rule: return "rule";
+    case Decision::Source::threshold: return "threshold";
+    case Decision::Source::challenge_passed: return "challenge_passed";
+    case Decision::Source::challenge_failed: return "challenge_failed";
+  }
+  return "default";
+}
+
 std::string_view action_name(const Action& action) noexcept {
   static constexpr std::string_view kNames[] = {"allow", "block", "challenge", "rate_limit",
                                                 "tarpit"};
@@ -671,7 +682,7 @@ Decision RuleSet::evaluate(const RequestView& request, Trace* trace) const {
     if (!rule.terminal) return false;
     d.action = *rule.terminal;
     d.rule_id = info.id;
-    d.source = "rule";
+    d.source = Decision::Source::rule;
     return true;
   };
 
@@ -703,10 +714,10 @@ Decision RuleSet::evaluate(const RequestView& request, Trace* trace) const {
     const Thresholds& t = rs.thresholds;
     if (t.block > 0 && d.score >= t.block) {
       d.action = Block{};
-      d.source = "threshold";
+      d.source = Decision::Source::threshold;
     } else if (t.challenge > 0 && d.score >= t.challenge) {
       d.action = Challenge{};
-      d.source = "threshold";
+      d.source = Decision::Source::threshold;
     }
   }
   d.shadow = rs.global_shadow;

@@ -73,7 +73,9 @@ void Signals::add(std::string_view catalog_name, std::string value, int weight) 
   // Only catalogue names: rules were validated against the catalogue, so anything else would be a
   // signal no rule can see. A programming error, caught by the detect unit tests.
   if (info == nullptr) return;
-  list.push_back(Signal{info->name, std::move(value), weight});
+  const auto catalog = signal_catalog();
+  list.push_back(Signal{info->name, std::move(value), weight,
+                        static_cast<std::size_t>(info - catalog.data())});
   score = std::clamp(score + weight, 0, 100);
 }
 

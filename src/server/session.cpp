@@ -422,6 +422,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       co_return false;
     }
     ctx.request = &parser_->get();
+    ctx.stage = pipeline::Stage::head;
     const bool body_pending = !parser_->is_done();
     const bool head_request = parser_->get().method() == bhttp::verb::head;
 
@@ -431,13 +432,17 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     std::optional<http::LocalReply> local = pipeline::admit_request(ctx, rt);
     if (!local) {
       local = pipeline::serve_builtin(ctx, rt, services, wall_now);
-      if (local) count_verification(ctx);
+      if (local) {
+        ctx.stage = pipeline::Stage::builtin;
+        count_verification(ctx);
+      }
     }
     std::chrono::milliseconds delay{0};
     if (!local) {
       if (ctx.pass_valid) shared_.stats.passes_accepted.inc();
       pipeline::collect_signals(ctx, rt, services, SteadyClock::now());
       ctx.decision = pipeline::evaluate_rules(ctx, rt);
+      ctx.stage = pipeline::Stage::decided;
       pipeline::Plan plan = pipeline::act(ctx, rt, services, wall_now);
       if (auto* check = std::get_if<pipeline::CheckLimits>(&plan)) {
         plan = co_await check_limits(ctx, rt, *check);
@@ -452,12 +457,10 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         // Closed without a word (nginx's 444 in the log): for floods not worth an answer.
         outcome.status = 444;
         outcome.error = "dropped";
-        outcome.limit = ctx.limit_key;
         shared_.stats.dropped.inc();
         finish(ctx, outcome, cfg);
         co_return false;
       }
-      outcome.limit = ctx.limit_key;
     }
     if (delay.count() > 0) {  // a tarpit, or a rate limit's `delay`: hold the request
       asio::steady_timer hold(worker_.ioc());
@@ -529,22 +532,13 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     }
 
     // No response from any server: 502, or 504 when the last one was too slow.
-    const bool timeout = last == Errc::upstream_timeout;
-    outcome.error = last == Errc::no_upstream ? "no_upstream"
-                    : timeout                  ? "upstream_timeout"
-                    : last == Errc::upstream_protocol_error ? "upstream_protocol_error"
-                    : last == Errc::body_too_large          ? "body_too_large"
-                    : last == Errc::bad_request_body        ? "bad_request_body"
-                    : last == Errc::client_closed           ? "client_closed"
-                                                            : "upstream_connect_failed";
-    if (last == Errc::client_closed) {  // the client went away while sending its body
-      outcome.status = 499;            // nginx's code for it; nothing is written
+    const pipeline::UpstreamFailure failure = pipeline::upstream_failure(last);
+    outcome.error = failure.error;
+    if (failure.status == 499) {  // the client went away while sending its body: nothing to write
+      outcome.status = 499;
       co_return false;
     }
-    const unsigned status = last == Errc::body_too_large     ? 413
-                            : last == Errc::bad_request_body ? 400
-                            : timeout                        ? 504
-                                                             : 502;
+    const unsigned status = failure.status;
     co_await reply(ctx, rt, outcome, http::error_reply(status), /*close=*/body_pending, head_request);
     co_return !body_pending && parser_->keep_alive();
   }
@@ -998,37 +992,28 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
 
   void count_verification(const pipeline::RequestContext& ctx) {
     note_cookie_set(ctx);  // verify answers set the pass (or a new check cookie)
-    if (ctx.decision.source == "challenge_passed") shared_.stats.challenges_passed.inc();
-    else if (ctx.decision.source == "challenge_failed") shared_.stats.challenges_failed.inc();
+    using Source = rules::Decision::Source;
+    if (ctx.decision.source == Source::challenge_passed) shared_.stats.challenges_passed.inc();
+    else if (ctx.decision.source == Source::challenge_failed) shared_.stats.challenges_failed.inc();
   }
 
   void count_decision(const pipeline::RequestContext& ctx, const pipeline::Plan& plan) {
-    const rules::Decision& d = ctx.decision;
-    const std::size_t i = d.action.index();
-    (d.shadow ? shared_.stats.decisions_shadow : shared_.stats.decisions_enforced)[i]->inc();
-    for (const auto& hit : d.shadow ? decltype(d.shadow_hits){} : d.shadow_hits) {  // shadow rules
-      shared_.stats.decisions_shadow[hit.action.index()]->inc();
+    const pipeline::DecisionTally t = pipeline::tally_decision(ctx, plan);
+    auto& stats = shared_.stats;
+    (t.shadow ? stats.decisions_shadow : stats.decisions_enforced)[t.action]->inc();
+    for (const auto& hit : t.shadow_hits) stats.decisions_shadow[hit.action.index()]->inc();
+    if (t.by_threshold) stats.decided_by_threshold.inc();
+    for (const auto& sig : t.signals) stats.signals[sig.index]->inc();
+    using L = pipeline::DecisionTally::Limit;
+    switch (t.limit) {
+      case L::none: break;
+      case L::shadow: stats.limit_shadow.inc(); break;
+      case L::delayed: stats.limit_delayed.inc(); break;
+      case L::rejected: stats.limit_rejected.inc(); break;
+      case L::banned: stats.limit_banned.inc(); break;
     }
-    if (d.source == "threshold") shared_.stats.decided_by_threshold.inc();
-    const auto catalog = rules::signal_catalog();
-    for (const auto& sig : ctx.signals.list) {
-      // Signal names point into the catalogue: the index is the pointer difference.
-      for (std::size_t k = 0; k < catalog.size(); ++k) {
-        if (catalog[k].name.data() == sig.name.data()) {
-          shared_.stats.signals[k]->inc();
-          break;
-        }
-      }
-    }
-    if (!ctx.limit_key.empty()) {
-      if (ctx.limit_key.ends_with(":shadow")) shared_.stats.limit_shadow.inc();
-      else if (ctx.limit_key.ends_with(":delay")) shared_.stats.limit_delayed.inc();
-      else if (ctx.limit_key.ends_with(":reject")) shared_.stats.limit_rejected.inc();
-      else if (ctx.limit_key.ends_with(":ban")) shared_.stats.limit_banned.inc();
-    }
-    if (std::holds_alternative<rules::Challenge>(d.action) && !d.shadow &&
-        std::holds_alternative<pipeline::Respond>(plan)) {
-      shared_.stats.challenges_issued.inc();
+    if (t.challenge_issued) {
+      stats.challenges_issued.inc();
       note_cookie_set(ctx);  // the page sets a check cookie: a browser sends it back
     }
   }

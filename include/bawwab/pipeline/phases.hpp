@@ -14,6 +14,7 @@
 
 #include "bawwab/accesslog/access_log.hpp"
 #include "bawwab/core/body_filter.hpp"
+#include "bawwab/core/error.hpp"
 #include "bawwab/core/snapshot.hpp"
 #include "bawwab/http/replies.hpp"
 #include "bawwab/pipeline/request_context.hpp"
@@ -138,8 +139,29 @@ struct Outcome {
   std::optional<double> upstream_ms;
   std::string upstream;  // server url
   std::string error;     // short reason, "" when none
-  std::string limit;     // the limit that refused or delayed, "" when none
 };
+
+// No server of the group gave a response: what the client gets, from the last error. 502 for a
+// refused, failed or misbehaving origin, 504 when it was too slow, 413/400 when the client's body
+// was at fault, 499 (nothing written, nginx's code) when the client went away. Pure.
+struct UpstreamFailure {
+  unsigned status = 502;
+  std::string_view error;  // the access log's `error`
+};
+UpstreamFailure upstream_failure(Errc last) noexcept;
+
+// What the decision counters learn from one decided request; the session adds it to the
+// metrics. Views into ctx and the plan. Pure.
+struct DecisionTally {
+  std::size_t action = 0;  // index of the rules::Action alternative
+  bool shadow = false;     // the deciding rule is in shadow
+  std::span<const rules::ShadowHit> shadow_hits;  // shadow rules that matched (enforced only)
+  bool by_threshold = false;
+  std::span<const rules::Signal> signals;  // each carries its catalogue index
+  enum class Limit { none, shadow, delayed, rejected, banned } limit = Limit::none;
+  bool challenge_issued = false;  // a challenge page goes out (it sets a check cookie)
+};
+DecisionTally tally_decision(const RequestContext& ctx, const Plan& plan) noexcept;
 
 // Log: always runs, on every path, including requests refused before the head was complete
 // (ctx.request is then null).

@@ -8,12 +8,15 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
 #include "bawwab/config/config.hpp"
 #include "bawwab/core/clock.hpp"
 #include "bawwab/core/net.hpp"
+#include "bawwab/limit/limiter.hpp"
 #include "bawwab/rules/rule_set.hpp"
 #include "bawwab/rules/signals.hpp"
 
@@ -45,6 +48,28 @@ struct ClientInfo {
   std::string tls_binding;
 };
 
+// How far a request got through the phases, for the log and the counters: a request refused at
+// its head (400, 421, an HTTPS redirect) has no decision to report, and must not look like one
+// the rules allowed by default.
+enum class Stage {
+  connection,  // no complete head (a timeout, a malformed or oversized head, a client gone)
+  head,        // the head was read; the request-head phase answered (or had not run yet)
+  builtin,     // a built-in endpoint answered (the challenge verify path)
+  decided,     // the signals, rules and action phases ran
+};
+
+// "connection", "head", "builtin", "decided".
+std::string_view stage_name(Stage stage) noexcept;
+
+// The limit that refused, delayed or banned the request (or would have, in shadow mode).
+struct LimitHit {
+  std::string_view name;  // the limit's name (points into the pinned rule set)
+  limit::Verdict::Kind kind = limit::Verdict::Kind::pass;
+  bool shadow = false;
+  // "name:kind", with ":shadow" for a shadow limit: the access log's `limit` field.
+  std::string label() const;
+};
+
 struct RequestContext {
   std::uint64_t id = 0;
   TimePoint started{};
@@ -70,7 +95,8 @@ struct RequestContext {
 
   rules::Signals signals;    // signals phase
   rules::Decision decision;  // rules phase
-  std::string limit_key;     // the key of the limit that refused or delayed (for the log)
+  std::optional<LimitHit> limit_hit;  // the limit that refused or delayed, if any
+  Stage stage = Stage::connection;
 };
 
 }  // namespace bawwab::pipeline

@@ -54,11 +54,14 @@ struct ShadowHit {
 };
 
 struct Decision {
+  // What decided: no rule matched (the default allow), a rule's terminal action, a score
+  // threshold, or the challenge verify endpoint (the answer passed or failed).
+  enum class Source { default_, rule, threshold, challenge_passed, challenge_failed };
+
   Action action = Allow{};
   // The rule whose terminal action decided; "" when the score thresholds or the default decided.
   std::string rule_id;
-  // Why: "rule", "threshold" (score crossed a configured threshold) or "default".
-  std::string_view source = "default";
+  Source source = Source::default_;
   bool shadow = false;  // the deciding rule is in shadow: log it, let the request through
   int score = 0;        // signals' score + the rules' `score:` additions, clamped to 0..100
   std::vector<std::string_view> tags;                  // from `tag:` actions, in order
@@ -67,6 +70,10 @@ struct Decision {
   std::vector<ShadowHit> shadow_hits;                  // shadow rules that matched (terminal ones)
   std::vector<std::string_view> matched;               // ids of every rule that matched, in order
 };
+
+// "default", "rule", "threshold", "challenge_passed", "challenge_failed" (the access log's
+// decided_by).
+std::string_view source_name(Decision::Source source) noexcept;
 
 // For `bawwab explain`: each rule looked at, whether it matched, and why.
 struct TraceEntry {

@@ -25,6 +25,7 @@ struct Signal {
   std::string_view name;  // points into signal_catalog() (static storage)
   std::string value;      // "" when the signal has no value
   int weight = 0;         // what it added to the score (after `weights:`)
+  std::size_t index = 0;  // its position in signal_catalog() (per-signal counters)
 };
 
 // The signals of one request and the score they add up to. Small (a handful of entries): linear

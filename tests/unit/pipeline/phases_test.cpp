@@ -9,6 +9,8 @@
 #include "bawwab/rules/loader.hpp"
 #include "support/context_builder.hpp"
 
+#include <boost/json/serialize.hpp>
+
 namespace bh = boost::beast::http;
 namespace pipeline = bawwab::pipeline;
 namespace config = bawwab::config;
@@ -70,6 +72,14 @@ std::string routed(const pipeline::Runtime& rt, const bh::request_header<>& req,
   }
   REQUIRE(ctx.upstream != nullptr);
   return ctx.upstream->name;
+}
+
+// An access record's extra field as JSON text, or "<none>".
+std::string extra(const bawwab::accesslog::AccessRecord& r, std::string_view key) {
+  for (const auto& [k, v] : r.extra) {
+    if (k == key) return boost::json::serialize(v);
+  }
+  return "<none>";
 }
 
 std::string reply_header(const bawwab::http::LocalReply& r, std::string_view name) {
@@ -404,7 +414,7 @@ TEST_CASE("limiter verdicts become the plan: strictest wins, shadow only logs",
   SECTION("all pass: forward") {
     const std::vector<bawwab::limit::Verdict> v{pass, pass};
     CHECK(std::holds_alternative<pipeline::Forward>(pipeline::apply_limits(ctx, rt, v)));
-    CHECK(ctx.limit_key.empty());
+    CHECK_FALSE(ctx.limit_hit.has_value());
   }
   SECTION("a reject: 429 with Retry-After rounded up and the draft headers") {
     const std::vector<bawwab::limit::Verdict> v{pass, reject, delay};
@@ -420,7 +430,7 @@ TEST_CASE("limiter verdicts become the plan: strictest wins, shadow only logs",
     CHECK(header("Retry-After") == "2");
     CHECK(header("RateLimit-Policy").find("\"per-ip\"") != std::string::npos);
     CHECK(header("RateLimit").find("per-ip") != std::string::npos);
-    CHECK(ctx.limit_key == "per-ip:reject");
+    CHECK(ctx.limit_hit->label() == "per-ip:reject");
   }
   SECTION("a delay: forward after the wait") {
     const std::vector<bawwab::limit::Verdict> v{pass, delay};
@@ -432,7 +442,7 @@ TEST_CASE("limiter verdicts become the plan: strictest wins, shadow only logs",
     reject.shadow = true;
     const std::vector<bawwab::limit::Verdict> v{pass, reject};
     CHECK(std::holds_alternative<pipeline::Forward>(pipeline::apply_limits(ctx, rt, v)));
-    CHECK(ctx.limit_key == "per-ip:reject:shadow");
+    CHECK(ctx.limit_hit->label() == "per-ip:reject:shadow");
   }
 }
 
@@ -615,6 +625,12 @@ TEST_CASE("make_access_record after a forwarded request", "[pipeline][log]") {
   CHECK(*r.upstream_ms == Approx(12.5));
   CHECK(r.upstream == "http://exact:8081");
   CHECK(r.error.empty());
+  CHECK(extra(r, "stage") == "\"connection\"");  // the session had not marked it decided
+  ctx.stage = pipeline::Stage::decided;
+  const auto decided = pipeline::make_access_record(ctx, outcome, clock.now());
+  CHECK(extra(decided, "stage") == "\"decided\"");
+  CHECK(extra(decided, "decision") == "\"allow\"");
+  CHECK(extra(decided, "decided_by") == "\"default\"");
 }
 
 // AccessRecord::peer is documented as the TCP peer "1.2.3.4:5678" (and the accesslog tests and
@@ -689,6 +705,12 @@ TEST_CASE("make_access_record for refused and unfinished requests", "[pipeline][
     const auto r = pipeline::make_access_record(ctx, outcome, ctx.started);
     CHECK(r.host == "other.example");
     CHECK(r.path == "/x");
+    // A 421 is no decision of the rules: the log says where the request stopped, and carries
+    // no decision fields (it used to say "decision: allow, decided_by: default").
+    ctx.stage = pipeline::Stage::head;
+    const auto r2 = pipeline::make_access_record(ctx, outcome, ctx.started);
+    CHECK(extra(r2, "stage") == "\"head\"");
+    CHECK(extra(r2, "decision") == "<none>");
   }
 }
 

@@ -29,7 +29,7 @@ TEST_CASE("the empty rule set allows everything") {
     Trace trace;
     const Decision d = r.evaluate(*rs, &trace);
     CHECK(test::is_allow(d));
-    CHECK(d.source == "default");
+    CHECK(d.source == bawwab::rules::Decision::Source::default_);
     CHECK(trace.empty());
     CHECK(rs->version() == "empty");
     CHECK(rs->size() == 0);
@@ -70,7 +70,7 @@ rules:
 )");
   auto decide = [&](std::string target) {
     Decision d = Request().target(std::move(target)).evaluate(*rs);
-    CHECK(d.source == "rule");
+    CHECK(d.source == bawwab::rules::Decision::Source::rule);
     return d;
   };
   CHECK(test::is_allow(decide("/allow")));
@@ -96,7 +96,7 @@ rules:
   CHECK(action_name(decide("/limit").action) == "rate_limit");
   const Decision none = Request().target("/nothing").evaluate(*rs);
   CHECK(test::is_allow(none));
-  CHECK(none.source == "default");
+  CHECK(none.source == bawwab::rules::Decision::Source::default_);
   CHECK(none.rule_id.empty());
 }
 
@@ -159,14 +159,14 @@ rules:
     return r.evaluate(*rs);
   };
   CHECK(test::is_allow(decide(29)));
-  CHECK(decide(29).source == "default");
+  CHECK(decide(29).source == bawwab::rules::Decision::Source::default_);
   CHECK(test::is_challenge(decide(30)));
-  CHECK(decide(30).source == "threshold");
+  CHECK(decide(30).source == bawwab::rules::Decision::Source::threshold);
   CHECK(decide(30).rule_id.empty());
   CHECK(test::is_challenge(decide(69)));
   CHECK(test::is_block(decide(70)));
   CHECK(std::get<Block>(decide(70).action).status == 403);
-  CHECK(decide(70).source == "threshold");
+  CHECK(decide(70).source == bawwab::rules::Decision::Source::threshold);
   CHECK(test::is_block(decide(50, "/", true)));  // 50 + 25 from a rule
   CHECK(test::is_allow(decide(90, "/free")));    // a terminal rule fired: no threshold
   // Off when 0 or absent.
@@ -231,7 +231,7 @@ rules:
   CHECK(t.shadow);
   CHECK(t.score == 60);
   CHECK(test::is_block(t));
-  CHECK(t.source == "threshold");
+  CHECK(t.source == bawwab::rules::Decision::Source::threshold);
   CHECK(t.request_headers.empty());  // never enforced: the origin sees no edit
   const Decision a = Request().target("/x").evaluate(*rs);
   CHECK(a.shadow);

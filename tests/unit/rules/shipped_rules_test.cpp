@@ -251,7 +251,7 @@ rules::Decision decide(const rules::RuleSet& rs, const http::fields& headers,
 std::string describe(const rules::Decision& d) {
   std::ostringstream os;
   os << rules::action_name(d.action) << " by " << (d.rule_id.empty() ? "-" : d.rule_id) << " ("
-     << d.source << ", score " << d.score << ")";
+     << rules::source_name(d.source) << ", score " << d.score << ")";
   if (const auto* b = std::get_if<rules::Block>(&d.action)) os << " status " << b->status;
   return os.str();
 }
@@ -809,7 +809,7 @@ TEST_CASE("score thresholds: the backstop for signals no rule names", "[shipped]
                     {"behaviour.robots_violation", "behaviour.html_only",
                      "behaviour.regular_interval"}));
   INFO(describe(d));
-  CHECK(d.source == "threshold");
+  CHECK(d.source == bawwab::rules::Decision::Source::threshold);
   CHECK(std::holds_alternative<rules::Challenge>(d.action));
   // A malformed UA (30) would push the same request to 90, but it has a rule of its own (a
   // challenge) before the thresholds: the score never gets to block it.
@@ -826,7 +826,7 @@ TEST_CASE("score thresholds: the backstop for signals no rule names", "[shipped]
                      "behaviour.regular_interval", "behaviour.cookie_ignored",
                      "headers.order_mismatch", "challenge.invalid"}));
   INFO(describe(d));
-  CHECK(d.source == "threshold");
+  CHECK(d.source == bawwab::rules::Decision::Source::threshold);
   CHECK(block_status(d) == 403);
 }
 
