@@ -8,6 +8,7 @@
 #include "bawwab/http/replies.hpp"
 #include "bawwab/pipeline/phases.hpp"
 #include "bawwab/rules/loader.hpp"
+#include "bawwab/rules/signals.hpp"
 #include "support/context_builder.hpp"
 
 namespace bh = boost::beast::http;
@@ -134,5 +135,55 @@ rules:
     auto res2 = bawwab::http::to_response(bawwab::http::error_reply(403), 11, false);
     pipeline::filter_local_reply(ctx, rt, res2.base());
     CHECK(res2.count("X-Robots-Tag") == 0);
+  }
+}
+
+TEST_CASE("upstream_failure: the status and log error for each way the upstream failed",
+          "[pipeline][upstream]") {
+  using bawwab::Errc;
+  const auto f = [](Errc e) { return pipeline::upstream_failure(e); };
+  CHECK(f(Errc::upstream_timeout).status == 504);
+  CHECK(f(Errc::upstream_timeout).error == "upstream_timeout");
+  CHECK(f(Errc::upstream_connect_failed).status == 502);
+  CHECK(f(Errc::upstream_connect_failed).error == "upstream_connect_failed");
+  CHECK(f(Errc::upstream_closed).status == 502);
+  CHECK(f(Errc::no_upstream).error == "no_upstream");
+  CHECK(f(Errc::upstream_protocol_error).error == "upstream_protocol_error");
+  CHECK(f(Errc::body_too_large).status == 413);
+  CHECK(f(Errc::bad_request_body).status == 400);
+  CHECK(f(Errc::client_closed).status == 499);  // nothing is written to a client that left
+}
+
+TEST_CASE("tally_decision: what the counters learn from a decided request", "[pipeline][tally]") {
+  const auto rt = test::runtime(one_site());
+  const auto req = test::request("GET /a HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx = test::context(req);
+  REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+  ctx.signals.add("ua.browser", "firefox", 0);
+  ctx.signals.add("headers.order_mismatch", "firefox", 10);
+  ctx.decision.action = bawwab::rules::Challenge{};
+  ctx.decision.source = bawwab::rules::Decision::Source::threshold;
+  ctx.decision.shadow_hits.push_back({"watch", bawwab::rules::Block{}});
+  ctx.limit_hit = pipeline::LimitHit{"per-ip", bawwab::limit::Verdict::Kind::reject, false};
+  const pipeline::Plan respond = pipeline::Respond{bawwab::http::error_reply(403), {}};
+  auto t = pipeline::tally_decision(ctx, respond);
+  CHECK(t.action == ctx.decision.action.index());
+  CHECK_FALSE(t.shadow);
+  CHECK(t.shadow_hits.size() == 1);
+  CHECK(t.by_threshold);
+  REQUIRE(t.signals.size() == 2);
+  const auto catalog = bawwab::rules::signal_catalog();
+  CHECK(catalog[t.signals[0].index].name == "ua.browser");
+  CHECK(catalog[t.signals[1].index].name == "headers.order_mismatch");
+  CHECK(t.limit == pipeline::DecisionTally::Limit::rejected);
+  CHECK(t.challenge_issued);
+  SECTION("a shadow decision: its shadow hits are the decision, no challenge goes out") {
+    ctx.decision.shadow = true;
+    ctx.limit_hit->shadow = true;
+    t = pipeline::tally_decision(ctx, pipeline::Forward{});
+    CHECK(t.shadow);
+    CHECK(t.shadow_hits.empty());
+    CHECK(t.limit == pipeline::DecisionTally::Limit::shadow);
+    CHECK_FALSE(t.challenge_issued);
   }
 }
