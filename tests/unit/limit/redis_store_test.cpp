@@ -355,7 +355,10 @@ TEST_CASE("RedisStore: Redis killed, stopped and back: fallback, no hang, recove
     CHECK(timed(b, "fb:3").kind == Kind::reject);
     checks += 2;
   }
-  CHECK(slowest < 100ms + 150ms);
+  // The deadline is 100 ms; what must never happen is a check that waits for the stall to be
+  // noticed (1 s) or forever. The margin is wide because a loaded CI machine (two builds and a
+  // browser test at once) was seen to deliver the deadline's wake-up 230 ms late.
+  CHECK(slowest < 100ms + 400ms);
   CHECK(stats.timeouts >= 2);
   CHECK(stats.disconnects >= 2);  // dropped as stalled after a second without an answer
   server->resume();
