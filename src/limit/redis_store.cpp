@@ -720,4 +720,10 @@ void RedisStore::note_success() {
   }
 }
 
+asio::awaitable<Verdict> RedisStore::check(const LimitSpec& spec, const KeyInput& in,
+                                           TimePoint now) {
+  const Key key = make_key(spec, in);  // lives in this frame until the check completes
+  co_return co_await check(spec, key.printable, key.hash, now);
+}
+
 }  // namespace bawwab::limit

@@ -6,11 +6,15 @@
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <variant>
 
+#include "bawwab/compress/encoder.hpp"
+#include "bawwab/compress/encoding.hpp"
 #include "bawwab/http/forwarded.hpp"
 #include "bawwab/http/hop_by_hop.hpp"
 #include "bawwab/http/validate.hpp"
+#include "bawwab/rewrite/html_rewriter.hpp"
 #include "bawwab/rules/normalize.hpp"
 #include "bawwab/challenge/keyring.hpp"
 #include "bawwab/challenge/page.hpp"
@@ -62,6 +66,34 @@ const config::Site* find_site(const config::ServerConfig& cfg, std::string_view 
 
 }  // namespace
 
+namespace {
+
+// The coding bawwab would compress a page it rewrote with, from the client's Accept-Encoding
+// (all its lines: the field is a list). Read at the head because the upstream request may drop
+// the field (a rewritten page is asked for uncompressed).
+//
+// gzip only: brotli's streaming encoder needs 0.7 to 1 MB per response at any quality worth using
+// (its match finder alone is 512 KB), against 100 to 200 KB for gzip, and gzip level 7 already
+// keeps a rewritten page within 3 to 7 % of what the origin's gzip -6 sends (compress/encoder.hpp).
+// A proxy holds one per response in flight; 1,000 of them in brotli would be a gigabyte.
+constexpr compress::Offer kOffer{.gzip = true, .br = false};
+
+compress::Coding client_coding(const bhttp::request_header<>& req) {
+  const auto range = req.equal_range(bhttp::field::accept_encoding);
+  if (range.first == range.second) return compress::Coding::identity;
+  if (std::next(range.first) == range.second) {
+    return compress::negotiate(range.first->value(), kOffer);
+  }
+  std::string joined;
+  for (auto it = range.first; it != range.second; ++it) {
+    if (!joined.empty()) joined += ", ";
+    joined += it->value();
+  }
+  return compress::negotiate(joined, kOffer);
+}
+
+}  // namespace
+
 std::optional<http::LocalReply> admit_request(RequestContext& ctx, const Runtime& rt) {
   const auto& req = *ctx.request;
   const auto& cfg = *rt.config;
@@ -108,6 +140,7 @@ std::optional<http::LocalReply> admit_request(RequestContext& ctx, const Runtime
   const auto group = cfg.upstreams.find(site->upstream);
   if (group == cfg.upstreams.end()) return http::error_reply(502);  // the loader forbids it
   ctx.upstream = &group->second;
+  ctx.client_coding = client_coding(req);
   return std::nullopt;
 }
 
@@ -374,6 +407,9 @@ void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
   // cannot forge a header the origin trusts bawwab to set. Shadow decisions change nothing.
   if (!ctx.decision.shadow) {
     for (const rules::HeaderEdit* h : ctx.decision.request_headers) out.set(h->name, h->value);
+    // A page that may be rewritten is asked for uncompressed: the rewriter reads HTML, and
+    // bawwab compresses what it sends itself (plan_response), for the coding the client chose.
+    if (!ctx.decision.html_rewrites.empty()) out.erase(bhttp::field::accept_encoding);
   }
 }
 
@@ -404,6 +440,33 @@ bool body_may_be_filtered(unsigned status) noexcept {
 
 // The response's Content-Encoding, when it is one the filters could not read ("" or identity
 // is plain).
+// Adds `name` to the response's Vary unless it is listed already (or Vary is "*").
+void add_vary(bhttp::response_header<>& res, std::string_view name) {
+  const auto range = res.equal_range(bhttp::field::vary);
+  for (auto f = range.first; f != range.second; ++f) {
+    std::string_view v = f->value();
+    while (!v.empty()) {
+      const auto comma = v.find(',');
+      std::string_view item = v.substr(0, comma);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (item == "*" || boost::beast::iequals(item, name)) return;
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+  }
+  res.insert(bhttp::field::vary, name);
+}
+
+bool is_html(std::string_view content_type) {
+  const auto semi = content_type.find(';');
+  std::string_view type = content_type.substr(0, semi);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+  while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
+  return boost::beast::iequals(type, "text/html") ||
+         boost::beast::iequals(type, "application/xhtml+xml");
+}
+
 bool encoded(const bhttp::response_header<>& res) {
   const auto ce = res[bhttp::field::content_encoding];
   return !ce.empty() && !boost::beast::iequals(ce, "identity");
@@ -422,7 +485,7 @@ void filter_local_reply(const RequestContext& ctx, const Runtime& rt,
   apply_response_edits(ctx, rt, res);
 }
 
-ResponsePlan plan_response(const RequestContext& ctx, const Runtime& /*rt*/,
+ResponsePlan plan_response(const RequestContext& ctx, const Runtime& rt,
                            const Services& services, bhttp::response_header<>& res,
                            bool head_request) {
   ResponsePlan plan;
@@ -438,9 +501,27 @@ ResponsePlan plan_response(const RequestContext& ctx, const Runtime& /*rt*/,
     plan.filters.add(std::make_unique<detect::RobotsLearner>(
         [behaviour, host = ctx.host](std::string_view body) { behaviour->set_robots(host, body); }));
   }
-  (void)body_may_be_filtered;
+  // The rules' insert_html: HTML pages of the 2xx kind, uncompressed (we asked for identity,
+  // but an origin may compress anyway; then the page passes as it is).
+  if (!ctx.decision.shadow && !ctx.decision.html_rewrites.empty() &&
+      body_may_be_filtered(status) && !encoded(res) && is_html(res[bhttp::field::content_type])) {
+    for (const rewrite::RewriteSpec* spec : ctx.decision.html_rewrites) {
+      // The spec lives in the pinned rule set; the rewriter holds the rule set's share of it.
+      plan.filters.add(std::make_unique<rewrite::HtmlRewriter>(
+          std::shared_ptr<const rewrite::RewriteSpec>(rt.rules, spec)));
+    }
+  }
 
   if (plan.filters.changes_bytes()) {
+    // The origin's length, if it sent one: a small page gets a small gzip window (nginx does the
+    // same), about 100 KB of zlib state instead of 200 KB.
+    std::size_t size_hint = 0;
+    if (const auto cl = res[bhttp::field::content_length]; !cl.empty()) {
+      std::uint64_t n = 0;
+      if (std::from_chars(cl.data(), cl.data() + cl.size(), n).ec == std::errc{}) {
+        size_hint = static_cast<std::size_t>(n);
+      }
+    }
     // The body the client gets is not the origin's entity any more (nginx's sub_filter does the
     // same): its length is unknown until it ends, its validators are at most weak, and byte
     // ranges of it cannot be served from the origin's.
@@ -450,6 +531,19 @@ ResponsePlan plan_response(const RequestContext& ctx, const Runtime& /*rt*/,
     res.erase(bhttp::field::accept_ranges);
     const auto etag = res[bhttp::field::etag];
     if (!etag.empty() && !etag.starts_with("W/")) res.set(bhttp::field::etag, "W/" + std::string(etag));
+    // Compressed again for a client that accepts it, as the page streams.
+    if (ctx.client_coding != compress::Coding::identity &&
+        compress::is_compressible(res[bhttp::field::content_type])) {
+      compress::EncoderOptions options;
+      options.size_hint = size_hint;
+      if (auto encoder = compress::make_encoder(ctx.client_coding, options)) {
+        plan.filters.add(std::move(encoder));
+        res.set(bhttp::field::content_encoding,
+                compress::content_encoding_token(ctx.client_coding));
+      }
+    }
+    // The body now depends on the request's Accept-Encoding (and caches must know it).
+    add_vary(res, "Accept-Encoding");
   }
   return plan;
 }
@@ -486,6 +580,11 @@ DecisionTally tally_decision(const RequestContext& ctx, const Plan& plan) noexce
   t.challenge_issued = std::holds_alternative<rules::Challenge>(d.action) && !d.shadow &&
                        std::holds_alternative<Respond>(plan);
   return t;
+}
+
+bool sets_bawwab_cookie(const RequestContext& ctx, const Plan* plan) noexcept {
+  if (ctx.stage == Stage::builtin) return true;
+  return plan != nullptr && ctx.stage == Stage::decided && tally_decision(ctx, *plan).challenge_issued;
 }
 
 std::string_view stage_name(Stage stage) noexcept {

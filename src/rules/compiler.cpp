@@ -1,5 +1,6 @@
 // Phase 2 of the rules compiler: rules, conditions and actions compiled with every name known;
 // the user-agent, path and IP automata built; rule gates and reachability worked out.
+#include "bawwab/rewrite/html_rewriter.hpp"
 #include "compiler.hpp"
 
 #include <re2/re2.h>
@@ -35,14 +36,16 @@ constexpr Keys<3> kUaKeys = {"list", "regex", "empty"};
 constexpr Keys<2> kIpKeys = {"network", "file"};
 constexpr Keys<4> kCookieKeys = {"name", "present", "absent", "regex"};
 constexpr Keys<3> kSignalKeys = {"name", "in", "value"};
-constexpr Keys<9> kActions = {
-    "allow", "block", "challenge",          "rate_limit",         "tarpit",
-    "score", "tag",   "set_request_header", "set_response_header"};
+constexpr Keys<10> kActions = {
+    "allow", "block", "challenge",          "rate_limit",          "tarpit",
+    "score", "tag",   "set_request_header", "set_response_header", "insert_html"};
 constexpr Keys<2> kBlockKeys = {"status", "page"};
 constexpr Keys<2> kChallengeKeys = {"level", "difficulty"};
 constexpr Keys<3> kChallengeLevels = {"js", "nojs", "accessible"};
 constexpr Keys<2> kTarpitKeys = {"delay", "status"};
 constexpr Keys<2> kHeaderEditKeys = {"name", "value"};
+constexpr Keys<4> kInsertHtmlKeys = {"selector", "position", "html", "every"};
+constexpr Keys<4> kInsertPositions = {"before", "prepend", "append", "after"};
 // Fields that frame the message or belong to the connection: setting them from a rule would
 // corrupt the exchange (request smuggling, broken keep-alive), so the compiler refuses them.
 constexpr Keys<9> kForbiddenEdits = {
@@ -977,6 +980,61 @@ class Compiler : Reader {
     return HeaderEdit{*n, *s};
   }
 
+  // `insert_html: {selector: head, position: append, html: "<script ...>", every: false}`: one
+  // insertion into the HTML pages the rule's requests get (rewrite/html_rewriter.hpp). The
+  // selector is checked here, with the rule's other insertions, when the rule is complete.
+  std::optional<rewrite::InsertionConfig> insert_html(const YAML::Node& v, const At& at) {
+    if (!expect(v.IsMap(), v, at, "a mapping (selector, position, html, every)")) {
+      return std::nullopt;
+    }
+    const Entries fields = read_map(v, at, names(kInsertHtmlKeys));
+    const Entry* selector = find(fields, "selector");
+    const Entry* html = find(fields, "html");
+    if (selector == nullptr || html == nullptr) {
+      error(at, selector == nullptr ? "'selector' is required (head, body, #id, .class, "
+                                      "tag.class, or 'article p')"
+                                    : "'html' is required");
+      return std::nullopt;
+    }
+    rewrite::InsertionConfig c;
+    const auto sel = read_scalar(selector->value, selector->at, "a selector");
+    const auto text = read_scalar(html->value, html->at, "the HTML to insert");
+    if (!sel || !text) return std::nullopt;
+    c.selector = *sel;
+    c.html = *text;
+    if (const Entry* pos = find(fields, "position")) {
+      const auto p = read_scalar(pos->value, pos->at, "a position");
+      if (!p) return std::nullopt;
+      if (*p == "before") c.position = rewrite::Position::before_start;
+      else if (*p == "prepend") c.position = rewrite::Position::after_start;
+      else if (*p == "append") c.position = rewrite::Position::before_end;
+      else if (*p == "after") c.position = rewrite::Position::after_end;
+      else {
+        error(pos->at, "unknown position " + quote(*p) + hint(*p, names(kInsertPositions)) +
+                           " (before, prepend, append or after the element)");
+        return std::nullopt;
+      }
+    }
+    if (const Entry* every = find(fields, "every")) {
+      if (!every->value.IsScalar() ||
+          (every->value.Scalar() != "true" && every->value.Scalar() != "false")) {
+        error(every->at, "'every' is true or false");
+        return std::nullopt;
+      }
+      c.every_match = every->value.Scalar() == "true";
+    }
+    // The selector, checked on its own so that a problem points at its line and column.
+    rewrite::RewriteConfig alone;
+    alone.insertions.push_back(c);
+    const rewrite::SpecCompile check = rewrite::RewriteSpec::compile(std::move(alone));
+    for (std::string e : check.errors) {
+      if (e.starts_with("insertion 1: ")) e.erase(0, std::string_view("insertion 1: ").size());
+      error(selector->at, e);
+    }
+    if (!check.errors.empty()) return std::nullopt;
+    return c;
+  }
+
   // The `then:` of a rule. False when anything was wrong (all of it reported).
   bool actions(const YAML::Node& then, const At& at, const RuleFacts& facts, CompiledRule& out) {
     std::vector<std::pair<YAML::Node, At>> items;
@@ -991,6 +1049,8 @@ class Compiler : Reader {
     }
     bool ok = true;
     std::optional<ActionSite> terminal;
+    rewrite::RewriteConfig html_config;  // the rule's insert_html actions, compiled together
+    std::optional<At> html_at;
     for (const auto& [n, a] : items) {
       std::string name;
       YAML::Node value;
@@ -1102,6 +1162,14 @@ class Compiler : Reader {
           continue;
         }
         out.tags.push_back(*s);
+      } else if (name == "insert_html") {
+        auto ins = insert_html(value, value_at);
+        if (!ins) {
+          ok = false;
+          continue;
+        }
+        html_config.insertions.push_back(std::move(*ins));
+        if (!html_at) html_at = value_at;
       } else {
         const bool request = name == "set_request_header";
         auto edit = header_edit(value, value_at, request);
@@ -1111,6 +1179,12 @@ class Compiler : Reader {
         }
         (request ? out.request_headers : out.response_headers).push_back(std::move(*edit));
       }
+    }
+    if (!html_config.insertions.empty()) {
+      rewrite::SpecCompile c = rewrite::RewriteSpec::compile(std::move(html_config));
+      for (const std::string& e : c.errors) error(*html_at, e);  // limits of the whole set
+      if (c.spec) out.html = std::move(c.spec);
+      else ok = false;
     }
     return ok;
   }

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bawwab/rewrite/html_rewriter.hpp"
 #include "bawwab/rules/page_template.hpp"
 #include "bawwab/rules/rule_set.hpp"
 #include "matchers.hpp"
@@ -136,6 +137,7 @@ struct CompiledRule {
   std::vector<std::string> tags;
   std::vector<HeaderEdit> request_headers;
   std::vector<HeaderEdit> response_headers;
+  std::shared_ptr<const rewrite::RewriteSpec> html;  // the rule's insert_html actions, or null
 };
 
 }  // namespace detail

@@ -234,6 +234,7 @@ bool Server::Impl::start_services(const config::ServerConfig& cfg) {
   lc.max_keys = cfg.rate_limits.max_keys;
   limiter = std::make_unique<limit::LocalLimiter>(lc);
   shared->limiter = limiter.get();
+  for (auto& w : workers) w->set_limit_store(std::make_unique<limit::LocalStore>(*limiter));
   if (cfg.rate_limits.store != "local") {
     limit::StoreConfig sc;
     sc.url = cfg.rate_limits.store;
@@ -243,7 +244,8 @@ bool Server::Impl::start_services(const config::ServerConfig& cfg) {
                                                             : limit::StoreConfig::OnFailure::local;
     sc.max_keys = cfg.rate_limits.max_keys;
     for (auto& w : workers) {
-      w->set_redis(std::make_unique<limit::RedisStore>(w->ioc(), sc, *limiter, store_stats));
+      w->set_limit_store(
+          std::make_unique<limit::RedisStore>(w->ioc(), sc, *limiter, store_stats));
     }
     std::string why;
     const auto url = limit::parse_redis_url(sc.url, &why);

@@ -47,6 +47,7 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kRelayBuffer = 32 * 1024;
+constexpr std::size_t kFilteredPiece = 8 * 1024;
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 constexpr std::size_t kMaxChunkExtension = 1024;
 
@@ -693,18 +694,22 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
                                        std::uint64_t& bytes_written) {
     auto& body = parser.get().body();
     auto& buf = *relay_;
+    // A filtered body is read in smaller pieces: what the filters emit for one piece is held in
+    // filtered_ until written, so the piece size bounds the extra memory of a response in flight
+    // (issue 10: at most 16 KB with the rewriter's own state).
+    const std::size_t window = filters != nullptr ? kFilteredPiece : buf.size();
     if (filters != nullptr) filtered_.clear();
     do {
       if (!parser.is_done()) {
         body.data = buf.data();
-        body.size = buf.size();
+        body.size = window;
         src_deadline.arm(read_timeout);
         auto [ec, n] = co_await bhttp::async_read_some(src, src_buffer, parser, nothrow);
         src_deadline.disarm();
         if (ec == bhttp::error::need_buffer) ec = {};
         bytes_read += n;
         if (ec) co_return RelayEnd{RelayEnd::Kind::read_failed, ec, src_deadline.fired()};
-        const std::size_t got = buf.size() - body.size;
+        const std::size_t got = window - body.size;
         const bool last = parser.is_done();
         if (filters != nullptr) {
           filtered_.clear();
@@ -971,14 +976,10 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     const limit::KeyInput in = pipeline::limit_key_input(ctx);
     std::vector<limit::Verdict> verdicts;
     verdicts.reserve(check.limits.size());
+    limit::Store& store = worker_.limit_store();
     for (const limit::LimitSpec* spec : check.limits) {
-      if (limit::RedisStore* redis = worker_.redis()) {
-        const limit::Key key = limit::make_key(*spec, in);
-        verdicts.push_back(co_await redis->check(*spec, key.printable, key.hash, SteadyClock::now()));
-        if (verdicts.back().fallback) shared_.stats.limit_store_fallbacks.inc();
-      } else {
-        verdicts.push_back(shared_.limiter->check(*spec, limit::key_hash(*spec, in), SteadyClock::now()));
-      }
+      verdicts.push_back(co_await store.check(*spec, in, SteadyClock::now()));
+      if (verdicts.back().fallback) shared_.stats.limit_store_fallbacks.inc();
     }
     co_return pipeline::apply_limits(ctx, rt, verdicts);
   }
@@ -991,7 +992,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   }
 
   void count_verification(const pipeline::RequestContext& ctx) {
-    note_cookie_set(ctx);  // verify answers set the pass (or a new check cookie)
+    if (pipeline::sets_bawwab_cookie(ctx, nullptr)) note_cookie_set(ctx);
     using Source = rules::Decision::Source;
     if (ctx.decision.source == Source::challenge_passed) shared_.stats.challenges_passed.inc();
     else if (ctx.decision.source == Source::challenge_failed) shared_.stats.challenges_failed.inc();
@@ -1012,10 +1013,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       case L::rejected: stats.limit_rejected.inc(); break;
       case L::banned: stats.limit_banned.inc(); break;
     }
-    if (t.challenge_issued) {
-      stats.challenges_issued.inc();
-      note_cookie_set(ctx);  // the page sets a check cookie: a browser sends it back
-    }
+    if (t.challenge_issued) stats.challenges_issued.inc();
+    if (pipeline::sets_bawwab_cookie(ctx, &plan)) note_cookie_set(ctx);
   }
 
   void finish(const pipeline::RequestContext& ctx, const pipeline::Outcome& outcome,
@@ -1119,51 +1118,6 @@ void Worker::start_session(tcp::socket socket, std::size_t listener,
                                        std::move(client)));
     }
   });
-}
-
-void Worker::begin_drain() {
-  asio::post(ioc_, [this] {
-    draining_ = true;
-    pool_.close_all();
-    // Copy: drain() may end a session synchronously in a later handler, never re-entrantly here.
-    const std::vector<SessionHandle*> sessions(sessions_.begin(), sessions_.end());
-    for (auto* s : sessions) s->drain();
-  });
-}
-
-void Worker::force_close() {
-  asio::post(ioc_, [this] {
-    const std::vector<SessionHandle*> sessions(sessions_.begin(), sessions_.end());
-    for (auto* s : sessions) s->force_close();
-    pool_.close_all();
-  });
-}
-
-ConnectionGate::Verdict ConnectionGate::admit(const net::Address& ip, std::uint32_t max_total,
-                                              std::uint32_t max_per_ip) {
-  std::lock_guard lock(mutex_);
-  if (total_ >= max_total) return Verdict::over_total;
-  auto& count = per_ip_[ip.to_string()];
-  if (count >= max_per_ip) {
-    if (count == 0) per_ip_.erase(ip.to_string());
-    return Verdict::over_per_ip;
-  }
-  ++count;
-  ++total_;
-  return Verdict::admitted;
-}
-
-void ConnectionGate::release(const net::Address& ip) {
-  std::lock_guard lock(mutex_);
-  const auto it = per_ip_.find(ip.to_string());
-  if (it == per_ip_.end()) return;
-  if (--it->second == 0) per_ip_.erase(it);
-  --total_;
-}
-
-std::size_t ConnectionGate::total() const {
-  std::lock_guard lock(mutex_);
-  return total_;
 }
 
 }  // namespace bawwab::server

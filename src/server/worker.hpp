@@ -15,6 +15,7 @@
 #include "bawwab/core/snapshot.hpp"
 #include "bawwab/limit/limiter.hpp"
 #include "bawwab/limit/redis_store.hpp"
+#include "bawwab/limit/store.hpp"
 #include "bawwab/pipeline/phases.hpp"
 #include "bawwab/proxy/upstream.hpp"
 #include "bawwab/server/generation.hpp"
@@ -67,9 +68,10 @@ class Worker {
   boost::asio::io_context& ioc() { return ioc_; }
   SharedState& shared() { return shared_; }
   proxy::ConnectionPool& pool() { return pool_; }
-  // Fleet mode: this worker's Redis connection for rate limits; null in local mode.
-  limit::RedisStore* redis() { return redis_.get(); }
-  void set_redis(std::unique_ptr<limit::RedisStore> r) { redis_ = std::move(r); }
+  // Where this worker's rate-limit checks go: the process's LocalLimiter, or in fleet mode the
+  // worker's own Redis connection. Set once before serving; never null then.
+  limit::Store& limit_store() { return *limit_store_; }
+  void set_limit_store(std::unique_ptr<limit::Store> s) { limit_store_ = std::move(s); }
 
   // Runs on this worker's thread only.
   void add(SessionHandle* s) { sessions_.insert(s); }
@@ -90,7 +92,7 @@ class Worker {
   SharedState& shared_;
   boost::asio::io_context ioc_{1};
   proxy::ConnectionPool pool_;
-  std::unique_ptr<limit::RedisStore> redis_;
+  std::unique_ptr<limit::Store> limit_store_;
   std::unordered_set<SessionHandle*> sessions_;
   bool draining_ = false;
 };

@@ -824,7 +824,8 @@ NGINX_LOG_FORMAT = (
     '"connection":"$http_connection","keep_alive":"$http_keep_alive","te_hdr":"$http_te",'
     '"upgrade":"$http_upgrade","proxy_connection":"$http_proxy_connection",'
     '"x_foo":"$http_x_foo","x_bar":"$http_x_bar","expect":"$http_expect",'
-    '"forwarded":"$http_forwarded","request_length":"$request_length","ua":"$http_user_agent"}')
+    '"forwarded":"$http_forwarded","request_length":"$request_length","ua":"$http_user_agent",'
+    '"ae":"$http_accept_encoding","bytes_sent":"$body_bytes_sent"}')
 
 
 class NginxOrigin:
@@ -839,7 +840,7 @@ class NginxOrigin:
       /chunked          a chunked response (echo module) when available
     """
 
-    def __init__(self, tmpdir, big_bytes=12 << 20):
+    def __init__(self, tmpdir, big_bytes=12 << 20, gzip=False):
         self.dir = os.path.join(tmpdir, "nginx")
         self.gen = os.path.join(self.dir, "gen")
         os.makedirs(self.gen)
@@ -855,6 +856,8 @@ class NginxOrigin:
         self.access_log = os.path.join(self.dir, "logs", "access.log")
         self.error_log = os.path.join(self.dir, "logs", "error.log")
         self.has_echo = os.path.exists(ECHO_MODULE)
+        # gzip: compress HTML and text as a typical site does (level 6, like Apache's default).
+        self.gzip = gzip
         self.proc = None
         self.port = None
 
@@ -891,6 +894,7 @@ http {
     keepalive_requests 100000;
     keepalive_timeout 60s;
     sendfile on;
+    %(gzip)s
     server {
         listen 127.0.0.1:%(port)d;
         server_name _;
@@ -907,7 +911,9 @@ http {
 }
 """ % {"echo": ECHO_MODULE if self.has_echo else "", "d": d, "fmt": NGINX_LOG_FORMAT,
        "port": self.port, "site": self.site_dir, "echo_locations": echo_locations,
-       "user": "user root;" if os.geteuid() == 0 else ""}
+       "user": "user root;" if os.geteuid() == 0 else "",
+       "gzip": ("gzip on; gzip_comp_level 6; gzip_vary on; gzip_min_length 256; gzip_proxied any; "
+                "gzip_types text/plain text/css application/javascript;") if self.gzip else ""}
 
     def _conf_text(self):
         text = self._conf()
@@ -941,8 +947,8 @@ http {
         raise RuntimeError("nginx did not start: %s" % last_err)
 
     @classmethod
-    def start_for(cls, case, tmpdir=None):
-        n = cls(tmpdir or make_tempdir(case, "bawwab-nginx-"))
+    def start_for(cls, case, tmpdir=None, **kwargs):
+        n = cls(tmpdir or make_tempdir(case, "bawwab-nginx-"), **kwargs)
         _add_cleanup(case, n.stop)
         return n.start()
 

@@ -39,6 +39,7 @@
 #include "bawwab/core/clock.hpp"
 #include "bawwab/core/error.hpp"
 #include "bawwab/limit/limiter.hpp"
+#include "bawwab/limit/store.hpp"
 #include "bawwab/limit/spec.hpp"
 
 struct redisAsyncContext;
@@ -97,7 +98,7 @@ struct StoreStats {
 // One per worker thread. Not thread-safe: construct it anywhere, then use it only from
 // coroutines on `ioc`'s thread. It must outlive every check() it started; destroy it on that
 // thread or after the io_context stopped. `fallback` and `stats` must outlive it.
-class RedisStore {
+class RedisStore final : public Store {
  public:
   // The first connection attempt is posted to `ioc` (no blocking connect, and a host name is
   // resolved by Asio's resolver). config.url must be valid (parse_redis_url); an invalid one
@@ -113,6 +114,9 @@ class RedisStore {
   // completes; `now` (the caller's steady clock) is for the cache and the local fallback.
   boost::asio::awaitable<Verdict> check(const LimitSpec& spec, const std::string& printable_key,
                                         std::uint64_t key_hash, TimePoint now);
+  // Store: the key made from `in` (make_key), then the check above.
+  boost::asio::awaitable<Verdict> check(const LimitSpec& spec, const KeyInput& in,
+                                        TimePoint now) override;
 
   bool connected() const noexcept { return state_ == State::connected; }
   const StoreConfig& config() const noexcept { return config_; }

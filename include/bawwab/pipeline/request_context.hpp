@@ -15,6 +15,7 @@
 
 #include "bawwab/config/config.hpp"
 #include "bawwab/core/clock.hpp"
+#include "bawwab/compress/encoding.hpp"
 #include "bawwab/core/net.hpp"
 #include "bawwab/limit/limiter.hpp"
 #include "bawwab/rules/rule_set.hpp"
@@ -96,6 +97,9 @@ struct RequestContext {
   rules::Signals signals;    // signals phase
   rules::Decision decision;  // rules phase
   std::optional<LimitHit> limit_hit;  // the limit that refused or delayed, if any
+  // The coding the client accepts for a page bawwab rewrites and compresses itself (request-head
+  // phase, from Accept-Encoding; the upstream request may drop that field).
+  compress::Coding client_coding = compress::Coding::identity;
   Stage stage = Stage::connection;
 };
 

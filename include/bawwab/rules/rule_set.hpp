@@ -16,6 +16,10 @@
 #include "bawwab/rules/page_template.hpp"
 #include "bawwab/rules/request_view.hpp"
 
+namespace bawwab::rewrite {
+class RewriteSpec;
+}
+
 namespace bawwab::rules {
 
 // Terminal actions. A closed set: std::visit makes the compiler check every phase handles each.
@@ -67,6 +71,8 @@ struct Decision {
   std::vector<std::string_view> tags;                  // from `tag:` actions, in order
   std::vector<const HeaderEdit*> request_headers;      // `set_request_header:` (point into the set)
   std::vector<const HeaderEdit*> response_headers;     // `set_response_header:`
+  // `insert_html:` of the matching rules, one compiled spec per rule (points into the set).
+  std::vector<const rewrite::RewriteSpec*> html_rewrites;
   std::vector<ShadowHit> shadow_hits;                  // shadow rules that matched (terminal ones)
   std::vector<std::string_view> matched;               // ids of every rule that matched, in order
 };

@@ -187,3 +187,27 @@ TEST_CASE("tally_decision: what the counters learn from a decided request", "[pi
     CHECK_FALSE(t.challenge_issued);
   }
 }
+
+TEST_CASE("sets_bawwab_cookie: the answers that set a cookie the behaviour table expects back",
+          "[pipeline][cookie]") {
+  const auto rt = test::runtime(one_site());
+  const auto req = test::request("GET /a HTTP/1.1", {{"Host", "news.example"}});
+  auto ctx = test::context(req);
+  REQUIRE_FALSE(pipeline::admit_request(ctx, rt));
+  ctx.stage = pipeline::Stage::builtin;  // the verify endpoint answered: pass or new check cookie
+  CHECK(pipeline::sets_bawwab_cookie(ctx, nullptr));
+  ctx.stage = pipeline::Stage::decided;
+  ctx.decision.action = bawwab::rules::Challenge{};
+  const pipeline::Plan page = pipeline::Respond{bawwab::http::error_reply(403), {}};
+  CHECK(pipeline::sets_bawwab_cookie(ctx, &page));  // a challenge page sets its check cookie
+  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, nullptr));
+  const pipeline::Plan forward = pipeline::Forward{};  // a passed reader: no new cookie
+  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, &forward));
+  ctx.decision.shadow = true;  // a shadow challenge is not sent
+  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, &page));
+  ctx.decision.shadow = false;
+  ctx.decision.action = bawwab::rules::Block{};
+  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, &page));
+  ctx.stage = pipeline::Stage::head;  // refused at the head: nothing set
+  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, nullptr));
+}
