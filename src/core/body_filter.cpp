@@ -40,6 +40,14 @@ bool FilterChain::changes_bytes() const noexcept {
   return false;
 }
 
+bool FilterChain::idle() const noexcept {
+  if (filters_.empty() || finished_ || ended_) return false;
+  for (const auto& f : filters_) {
+    if (!f->idle()) return false;
+  }
+  return true;
+}
+
 std::size_t FilterChain::held_bytes() const noexcept {
   std::size_t n = 0;
   for (const auto& f : filters_) n += f->held_bytes();

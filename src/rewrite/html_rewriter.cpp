@@ -159,6 +159,13 @@ HtmlRewriter::HtmlRewriter(std::shared_ptr<const RewriteSpec> spec)
     std::abort();
   }
   head_armed_ = spec_->end_after_head_;
+  // The rewriter can stop looking once every insertion is made, unless a rule applies to every
+  // match or to text: those are never finished before the page is.
+  open_ended_ = !spec_->text_rules_.empty();
+  for (std::size_t k = 0; k < spec_->insertions_.size(); ++k) {
+    if (spec_->insertions_[k].every_match) open_ended_ = true;
+    first_match_mask_ |= 1u << k;
+  }
 }
 
 HtmlRewriter::~HtmlRewriter() = default;
@@ -168,8 +175,20 @@ std::size_t HtmlRewriter::memory_bytes() const noexcept {
          handlers_.capacity() * sizeof(std::unique_ptr<TextHandler>);
 }
 
+bool HtmlRewriter::exhausted() const noexcept {
+  return !open_ended_ && !head_armed_ && pending_ends_ == 0 && done_ == first_match_mask_;
+}
+
 void HtmlRewriter::on_data(std::string_view in, std::string& out, bool last) {
   if (finished_) return;
+  // Every insertion is made and nothing else can match (first-match rules only, no text rules,
+  // no end insertion waiting, no truncation pending): the rest of the page is passed through
+  // as it is, without tokenizing it (lol-html stops its tag scanner the same way). A typical
+  // head + body insertion is done at <body>, so a long article streams at copy speed.
+  if (exhausted() && tokenizer_.held_bytes() == 0) {
+    out.append(in);
+    return;
+  }
   out_ = &out;
   tokenizer_.feed(in, last);
   if (last && !finished_) {
@@ -240,6 +259,7 @@ void HtmlRewriter::pop_to(std::size_t depth) {
     const Open& e = stack_[--depth_];
     emit_end(e, Position::before_end);
     emit_end(e, Position::after_end);
+    pending_ends_ -= static_cast<std::uint32_t>(std::popcount(e.pending_end));
   }
 }
 
@@ -307,6 +327,7 @@ void HtmlRewriter::start_tag(const Tag& tag) {
         const Position p = spec_->insertions_[k].position;
         if (p == Position::before_end || p == Position::after_end) e.pending_end |= 1u << k;
       }
+      pending_ends_ += static_cast<std::uint32_t>(std::popcount(e.pending_end));
     }
     done_ |= matched;
   } else {
@@ -339,6 +360,7 @@ void HtmlRewriter::end_tag(const Tag& tag) {
   emit_end(e, Position::before_end);
   out_->append(tag.raw);
   emit_end(e, Position::after_end);
+  pending_ends_ -= static_cast<std::uint32_t>(std::popcount(e.pending_end));
 
   if (h == kHead && head_armed_ && !tag.given_up) {
     out_->append(kEndOfPage);

@@ -47,7 +47,8 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kRelayBuffer = 32 * 1024;
-constexpr std::size_t kFilteredPiece = 8 * 1024;
+constexpr std::size_t kFilteredPiece = 16 * 1024;
+constexpr std::size_t kFilteredSlack = 1024;  // room for insertions before filtered_ grows
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 constexpr std::size_t kMaxChunkExtension = 1024;
 
@@ -696,10 +697,19 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     auto& buf = *relay_;
     // A filtered body is read in smaller pieces: what the filters emit for one piece is held in
     // filtered_ until written, so the piece size bounds the extra memory of a response in flight
-    // (issue 10: at most 16 KB with the rewriter's own state).
-    const std::size_t window = filters != nullptr ? kFilteredPiece : buf.size();
-    if (filters != nullptr) filtered_.clear();
+    // (issue 10: at most 16 KB with the rewriter's own state). Once every filter is idle (a
+    // rewriter whose insertions are made), the rest streams as if unfiltered: full pieces, no
+    // copy, and filtered_'s memory is given back.
+    if (filters != nullptr) {
+      filtered_.clear();
+      filtered_.reserve(kFilteredPiece + kFilteredSlack);  // an insertion does not double it
+    }
     do {
+      if (filters != nullptr && filters->idle()) {
+        filters = nullptr;
+        filtered_ = std::string();
+      }
+      const std::size_t window = filters != nullptr ? kFilteredPiece : buf.size();
       if (!parser.is_done()) {
         body.data = buf.data();
         body.size = window;
@@ -754,24 +764,6 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
                            {}, false};
       }
     } while (!parser.is_done() && !sr.is_done());  // Beast's relay condition
-    if (filters != nullptr && !sr.is_done()) {
-      // The source ended with the serializer still open: write the filters' flush and the end.
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
-      filtered_.clear();
-      filters->on_data({}, filtered_, true);
-      if (!filtered_.empty()) {
-        body.data = filtered_.data();
-        body.size = filtered_.size();
-      }
-      dst_deadline.arm(write_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(dst, sr, nothrow);
-      dst_deadline.disarm();
-      if (wec == bhttp::error::need_buffer) wec = {};
-      bytes_written += wn;
-      if (wec) co_return RelayEnd{RelayEnd::Kind::write_failed, wec, dst_deadline.fired()};
-    }
     co_return RelayEnd{};
   }
 

@@ -16,6 +16,10 @@
 //   the response with what was emitted, and does not reuse that origin connection.
 // - changes_bytes() false: an observer whose output is its input (robots.txt learning): the
 //   response keeps its Content-Length, ETag and Last-Modified.
+// - idle() true: from now on the filter neither changes nor needs the bytes (a rewriter whose
+//   insertions are all made). When every filter of a chain is idle, the relay stops calling it
+//   and sends the rest of the body straight from its read buffer, with no copy and no extra
+//   memory. Once idle, always idle; the filter then gets no last call.
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -31,6 +35,7 @@ class BodyFilter {
   virtual bool finished() const noexcept { return false; }
   virtual std::size_t held_bytes() const noexcept { return 0; }
   virtual bool changes_bytes() const noexcept { return true; }
+  virtual bool idle() const noexcept { return false; }
   // A short name for logs and tests ("robots", "html", "gzip").
   virtual std::string_view name() const noexcept = 0;
 };
@@ -55,6 +60,8 @@ class FilterChain {
   bool finished() const noexcept { return finished_; }
   // Whether any filter may change the bytes (then the length and validators are dropped).
   bool changes_bytes() const noexcept;
+  // Every filter is idle: the rest of the body may bypass the chain (see BodyFilter::idle).
+  bool idle() const noexcept;
   // Bytes held back by all filters now (the per-response memory bound, for tests and benches).
   std::size_t held_bytes() const noexcept;
 

@@ -146,6 +146,9 @@ class HtmlRewriter final : public BodyFilter, private TokenSink {
 
   void on_data(std::string_view in, std::string& out, bool last) override;
   bool finished() const noexcept override { return finished_; }
+  // Every insertion is made, nothing else can match and nothing is held: the rest of the page
+  // may bypass the rewriter.
+  bool idle() const noexcept override { return !finished_ && exhausted() && held_bytes() == 0; }
   std::size_t held_bytes() const noexcept override { return tokenizer_.held_bytes(); }
   std::string_view name() const noexcept override { return "html"; }
 
@@ -172,6 +175,7 @@ class HtmlRewriter final : public BodyFilter, private TokenSink {
   void pop_to(std::size_t depth);  // closes implicitly everything above `depth`
   void emit_end(const Open& e, Position which);
   TextHandler* handler_for(std::uint16_t inside);
+  bool exhausted() const noexcept;  // nothing left to insert: the rest passes untokenized
 
   std::shared_ptr<const RewriteSpec> spec_;
   Tokenizer tokenizer_;
@@ -180,6 +184,9 @@ class HtmlRewriter final : public BodyFilter, private TokenSink {
   std::uint32_t depth_ = 0;
   std::uint32_t overflow_ = 0;  // open elements deeper than the stack
   std::uint32_t done_ = 0;      // first-match insertions already made
+  std::uint32_t first_match_mask_ = 0;  // a bit per insertion
+  std::uint32_t pending_ends_ = 0;      // end insertions waiting on open elements
+  bool open_ended_ = false;             // every-match or text rules: never exhausted
   bool finished_ = false;
   bool head_armed_ = false;  // end_after_head may still apply
   RewriteReport report_;

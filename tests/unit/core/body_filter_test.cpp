@@ -118,3 +118,18 @@ TEST_CASE("FilterChain: only observers keep the bytes", "[body_filter]") {
   chain.add(std::make_unique<Count>());
   CHECK_FALSE(chain.changes_bytes());
 }
+
+TEST_CASE("FilterChain: idle only when every filter is", "[body_filter]") {
+  struct Idle final : BodyFilter {
+    void on_data(std::string_view in, std::string& out, bool) override { out.append(in); }
+    bool idle() const noexcept override { return true; }
+    std::string_view name() const noexcept override { return "idle"; }
+  };
+  FilterChain empty;
+  CHECK_FALSE(empty.idle());  // nothing to bypass
+  FilterChain chain;
+  chain.add(std::make_unique<Idle>());
+  CHECK(chain.idle());
+  chain.add(std::make_unique<Count>());
+  CHECK_FALSE(chain.idle());
+}
