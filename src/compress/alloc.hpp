@@ -40,4 +40,22 @@ inline char* grow(std::string& out, std::size_t want) {
   return out.data() + old;
 }
 
+// Output room added per library call.
+inline constexpr std::size_t kMaxStep = 16384;
+
+// Output room for one encoder call: enough for the usual case in one step (compressed text is
+// smaller than its input; a flush adds a few bytes), bounded so a 1-byte piece does not cost a
+// 16 KB zero fill.
+inline std::size_t encode_step(std::size_t in_size) noexcept {
+  const std::size_t want = in_size + in_size / 8 + 64;
+  return want < 64 ? 64 : want > kMaxStep ? kMaxStep : want;
+}
+
+// Output room for one decoder call: 16 KB, or one byte more than the limit still allows, so
+// that reaching the limit is seen as going over it.
+inline std::size_t decode_step(std::size_t max_output, std::size_t total_out) noexcept {
+  const std::size_t remaining = max_output - total_out;  // total_out <= max_output
+  return remaining >= kMaxStep ? kMaxStep : remaining + 1;
+}
+
 }  // namespace bawwab::compress::detail

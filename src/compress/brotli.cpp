@@ -11,23 +11,11 @@
 namespace bawwab::compress {
 namespace {
 
-constexpr std::size_t kMaxStep = 16384;  // output room added per library call
 
 void* brotli_alloc(void* opaque, std::size_t size) {
   return static_cast<detail::AllocCounter*>(opaque)->allocate(size);
 }
 void brotli_free(void* opaque, void* p) { static_cast<detail::AllocCounter*>(opaque)->release(p); }
-
-std::size_t step_for(std::size_t in_size) {
-  return std::clamp<std::size_t>(in_size + in_size / 8 + 64, 64, kMaxStep);
-}
-
-// Output room for one decoder call: 16 KB, or one byte more than the limit still allows, so
-// that reaching the limit is seen as going over it.
-std::size_t decode_step(std::size_t max_output, std::size_t total_out) {
-  const std::size_t remaining = max_output - total_out;  // total_out <= max_output
-  return remaining >= kMaxStep ? kMaxStep : remaining + 1;
-}
 
 }  // namespace
 
@@ -65,7 +53,7 @@ void BrotliEncoder::on_data(std::string_view in, std::string& out, bool last) {
   const auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
   std::size_t avail_in = in.size();
   for (;;) {
-    const std::size_t step = step_for(avail_in);
+    const std::size_t step = detail::encode_step(avail_in);
     auto* next_out = reinterpret_cast<std::uint8_t*>(detail::grow(out, step));
     std::size_t avail_out = step;
     const bool ok =
@@ -108,7 +96,7 @@ void BrotliDecoder::on_data(std::string_view in, std::string& out, bool last) {
   const auto* next_in = reinterpret_cast<const std::uint8_t*>(in.data());
   std::size_t avail_in = in.size();
   while (!done_ && (avail_in > 0 || BrotliDecoderHasMoreOutput(impl_->state))) {
-    const std::size_t step = decode_step(max_output_, total_out_);
+    const std::size_t step = detail::decode_step(max_output_, total_out_);
     auto* next_out = reinterpret_cast<std::uint8_t*>(detail::grow(out, step));
     std::size_t avail_out = step;
     const BrotliDecoderResult rc = BrotliDecoderDecompressStream(impl_->state, &avail_in, &next_in,

@@ -11,26 +11,11 @@ namespace bawwab::compress {
 namespace {
 
 constexpr int kGzipWrapper = 16;         // windowBits + 16: gzip header and trailer, not zlib's
-constexpr std::size_t kMaxStep = 16384;  // output room added per library call
 
 voidpf zalloc(voidpf opaque, uInt items, uInt size) {
   return static_cast<detail::AllocCounter*>(opaque)->allocate(std::size_t{items} * size);
 }
 void zfree(voidpf opaque, voidpf p) { static_cast<detail::AllocCounter*>(opaque)->release(p); }
-
-// Output room for one deflate call: enough for the usual case in one step (compressed text is
-// smaller than its input; a flush adds a few bytes), bounded so a 1-byte piece does not cost a
-// 16 KB zero fill.
-std::size_t deflate_step(std::size_t in_size) {
-  return std::clamp<std::size_t>(in_size + in_size / 8 + 64, 64, kMaxStep);
-}
-
-// Output room for one decoder call: 16 KB, or one byte more than the limit still allows, so
-// that reaching the limit is seen as going over it.
-std::size_t decode_step(std::size_t max_output, std::size_t total_out) {
-  const std::size_t remaining = max_output - total_out;  // total_out <= max_output
-  return remaining >= kMaxStep ? kMaxStep : remaining + 1;
-}
 
 }  // namespace
 
@@ -86,7 +71,7 @@ bool GzipEncoder::deflate_all(std::string_view in, std::string& out, int flush) 
   s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   s.avail_in = static_cast<uInt>(in.size());
   for (;;) {
-    const std::size_t step = deflate_step(s.avail_in);
+    const std::size_t step = detail::encode_step(s.avail_in);
     char* room = detail::grow(out, step);
     s.next_out = reinterpret_cast<Bytef*>(room);
     s.avail_out = static_cast<uInt>(step);
@@ -153,7 +138,7 @@ void GzipDecoder::on_data(std::string_view in, std::string& out, bool last) {
       }
       in_member_ = true;
     }
-    const std::size_t room_size = decode_step(max_output_, total_out_);
+    const std::size_t room_size = detail::decode_step(max_output_, total_out_);
     char* room = detail::grow(out, room_size);
     s.next_out = reinterpret_cast<Bytef*>(room);
     s.avail_out = static_cast<uInt>(room_size);

@@ -1,19 +1,20 @@
 #include "bawwab/rewrite/selector.hpp"
 
+#include "chars.hpp"
+
 namespace bawwab::rewrite {
 
 namespace {
 
-constexpr bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
+using chars::is_space;
+using chars::lower;
+
 // CSS identifier characters, simplified: ASCII letters, digits, `-`, `_`, and any non-ASCII byte
 // (UTF-8 class names). No escapes.
 constexpr bool is_ident(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '_' || static_cast<unsigned char>(c) >= 0x80;
 }
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c; }
 
 SelectorParse fail(std::string_view text, const std::string& why) {
   return {std::nullopt, "bad selector '" + std::string(text) + "': " + why};

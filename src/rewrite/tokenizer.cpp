@@ -1,5 +1,7 @@
 #include "bawwab/rewrite/tokenizer.hpp"
 
+#include "chars.hpp"
+
 #include <cstring>
 
 namespace bawwab::rewrite {
@@ -66,11 +68,8 @@ namespace {
 using State = Tokenizer::State;
 
 constexpr bool is_alpha(char c) noexcept { return ((c | 0x20) >= 'a') && ((c | 0x20) <= 'z'); }
-// The spec's whitespace, plus CR (the input stream preprocessing turns CR into LF).
-constexpr bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
-}
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c | 0x20) : c; }
+using chars::is_space;
+using chars::lower;
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;

@@ -16,7 +16,7 @@ TEST_CASE("LocalStore: the Store interface over the process's limiter", "[store]
   LocalLimiter limiter;
   LocalStore local(limiter);
   Store& store = local;
-  const LimitSpec s = test::spec("per-ip", 1, 60s, 1);  // 2 at once, then one a minute
+  const LimitSpec s = bawwab::limit::test::spec("per-ip", 1, 60s, 1);  // 2 at once, then one a minute
   KeyInput a;
   a.ip = boost::asio::ip::make_address("192.0.2.1");
   KeyInput b;
