@@ -263,4 +263,12 @@ std::string ja3n_string(const ClientHello& hello) { return ja3_impl(hello, true)
 std::string ja3(const ClientHello& hello) { return digest_hex(md5_md(), ja3_string(hello), 32); }
 std::string ja3n(const ClientHello& hello) { return digest_hex(md5_md(), ja3n_string(hello), 32); }
 
+std::string tls_binding(const ClientHello& hello) {
+  ClientHello stable = hello;
+  std::erase_if(stable.extensions, [](std::uint16_t t) {
+    return t == 0x0015 || t == 0x0029 || t == 0x002a;  // padding, pre_shared_key, early_data
+  });
+  return ja4(stable);
+}
+
 }  // namespace bawwab::detect

@@ -276,11 +276,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         client_.ja4 = detect::ja4(*hello);
         client_.ja3 = detect::ja3(*hello);
         client_.ja3n = detect::ja3n(*hello);
-        detect::ClientHello stable = *hello;
-        std::erase_if(stable.extensions, [](std::uint16_t t) {
-          return t == 0x0015 || t == 0x0029 || t == 0x002a;  // padding, psk, early_data
-        });
-        client_.tls_binding = detect::ja4(stable);
+        client_.tls_binding = detect::tls_binding(*hello);
         client_.hello = std::make_shared<const detect::ClientHello>(std::move(*hello));
       }
       detect::clear_captured_client_hello(ssl);

@@ -38,4 +38,9 @@ std::string ja3(const ClientHello& hello);  // 32 lowercase hex
 std::string ja3n_string(const ClientHello& hello);
 std::string ja3n(const ClientHello& hello);
 
+// What challenge passes are bound to: JA4 without the extensions a resumed or padded hello adds
+// or drops (padding 0x0015, pre_shared_key 0x0029, early_data 0x002a), so one browser keeps one
+// value across session resumption while another TLS stack still gets another. Pure.
+std::string tls_binding(const ClientHello& hello);
+
 }  // namespace bawwab::detect

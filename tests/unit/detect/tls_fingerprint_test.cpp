@@ -218,3 +218,22 @@ TEST_CASE("fingerprints of recorded clients", "[detect][tls_fingerprint]") {
     CHECK(ja3(h) == c.ja3);
   }
 }
+
+TEST_CASE("tls_binding: JA4 that ignores padding, pre_shared_key and early_data",
+          "[detect][tls_fingerprint]") {
+  auto h = parsed(tls_test::foxio_example());
+  const std::string bound = tls_binding(h);
+  CHECK(bound.starts_with("t13d"));
+  // A resumed hello of the same browser: the PSK and early-data extensions come and go, padding
+  // changes; the binding stays.
+  auto resumed = h;
+  resumed.extensions.push_back(0x0029);
+  resumed.extensions.push_back(0x002a);
+  std::erase(resumed.extensions, std::uint16_t{0x0015});
+  CHECK(ja4(resumed) != ja4(h));
+  CHECK(tls_binding(resumed) == bound);
+  // Another stack: one more real extension changes it.
+  auto other = h;
+  other.extensions.push_back(0x001c);  // record_size_limit
+  CHECK(tls_binding(other) != bound);
+}
