@@ -582,9 +582,9 @@ DecisionTally tally_decision(const RequestContext& ctx, const Plan& plan) noexce
   return t;
 }
 
-bool sets_bawwab_cookie(const RequestContext& ctx, const Plan* plan) noexcept {
+bool sets_bawwab_cookie(const RequestContext& ctx, const DecisionTally* tally) noexcept {
   if (ctx.stage == Stage::builtin) return true;
-  return plan != nullptr && ctx.stage == Stage::decided && tally_decision(ctx, *plan).challenge_issued;
+  return tally != nullptr && ctx.stage == Stage::decided && tally->challenge_issued;
 }
 
 std::string_view stage_name(Stage stage) noexcept {

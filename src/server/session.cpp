@@ -1002,7 +1002,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       case L::banned: stats.limit_banned.inc(); break;
     }
     if (t.challenge_issued) stats.challenges_issued.inc();
-    if (pipeline::sets_bawwab_cookie(ctx, &plan)) note_cookie_set(ctx);
+    if (pipeline::sets_bawwab_cookie(ctx, &t)) note_cookie_set(ctx);
   }
 
   void finish(const pipeline::RequestContext& ctx, const pipeline::Outcome& outcome,

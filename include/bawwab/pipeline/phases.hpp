@@ -166,8 +166,9 @@ DecisionTally tally_decision(const RequestContext& ctx, const Plan& plan) noexce
 // Whether the answer to this request sets one of bawwab's cookies: the verify endpoint's (the
 // pass, or a fresh check cookie) and a challenge page's check cookie. The behaviour table is
 // told, so that a client that never sends them back shows as behaviour.cookie_ignored. `plan`
-// is null when no plan was made (a built-in endpoint answered). Pure.
-bool sets_bawwab_cookie(const RequestContext& ctx, const Plan* plan) noexcept;
+// `tally` is the request's tally_decision, or null when no plan was made (a built-in endpoint
+// answered). Pure.
+bool sets_bawwab_cookie(const RequestContext& ctx, const DecisionTally* tally) noexcept;
 
 // Log: always runs, on every path, including requests refused before the head was complete
 // (ctx.request is then null).

@@ -199,15 +199,19 @@ TEST_CASE("sets_bawwab_cookie: the answers that set a cookie the behaviour table
   ctx.stage = pipeline::Stage::decided;
   ctx.decision.action = bawwab::rules::Challenge{};
   const pipeline::Plan page = pipeline::Respond{bawwab::http::error_reply(403), {}};
-  CHECK(pipeline::sets_bawwab_cookie(ctx, &page));  // a challenge page sets its check cookie
+  const auto cookie = [&](const pipeline::Plan& plan) {
+    const auto t = pipeline::tally_decision(ctx, plan);
+    return pipeline::sets_bawwab_cookie(ctx, &t);
+  };
+  CHECK(cookie(page));  // a challenge page sets its check cookie
   CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, nullptr));
   const pipeline::Plan forward = pipeline::Forward{};  // a passed reader: no new cookie
-  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, &forward));
+  CHECK_FALSE(cookie(forward));
   ctx.decision.shadow = true;  // a shadow challenge is not sent
-  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, &page));
+  CHECK_FALSE(cookie(page));
   ctx.decision.shadow = false;
   ctx.decision.action = bawwab::rules::Block{};
-  CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, &page));
+  CHECK_FALSE(cookie(page));
   ctx.stage = pipeline::Stage::head;  // refused at the head: nothing set
   CHECK_FALSE(pipeline::sets_bawwab_cookie(ctx, nullptr));
 }

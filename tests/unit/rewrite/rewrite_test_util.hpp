@@ -159,7 +159,17 @@ inline std::string read_file(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
+// A page under tests/fixtures/rewrite/; "demo_index.html" and "demo_article.html" are read from
+// the demo site itself (demo/site), so the tests follow it instead of keeping copies.
 inline std::string fixture(const std::string& name) {
+  if (name == "demo_index.html") return read_file(std::string(BAWWAB_SOURCE_DIR) + "/demo/site/index.html");
+  if (name == "demo_article.html") {
+    return read_file(std::string(BAWWAB_SOURCE_DIR) +
+                     "/demo/site/articles/hammouchi-moroccan-security-partnerships-europe.html");
+  }
+  if (name == "seed_article.txt") {  // one copy of the seed article, shared with compress
+    return read_file(std::string(BAWWAB_FIXTURES) + "/compress/seed_article.txt");
+  }
   return read_file(std::string(BAWWAB_FIXTURES) + "/rewrite/" + name);
 }
 
