@@ -165,6 +165,12 @@ constexpr std::string_view kScript =
     "for(i=0;i<n;i++){var w;try{w=new Worker(u)}catch(e){return fail()}"
     "w.onmessage=msg;w.onerror=fail;ws.push(w);w.postMessage({c:D.c,d:z,s:i,k:n})}})();";
 
+}  // namespace
+
+std::string_view worker_script() noexcept { return kWorker; }
+
+namespace {
+
 std::string verify_url(const ChallengeConfig& cfg, std::string_view query_head,
                        std::string_view return_path) {
   std::string u(cfg.verify_path);

@@ -3,13 +3,14 @@
 #include <optional>
 #include <utility>
 
+#include "bawwab/challenge/proof.hpp"
 #include "web.hpp"
 
 namespace bawwab::challenge {
 namespace {
 
 struct Query {
-  std::optional<std::string> c, a, r, nojs, level;
+  std::optional<std::string> c, a, r, nojs, level, proof;
 };
 
 // "k=v&k=v", values percent-decoded. A repeated parameter is malformed: which copy a cache, a
@@ -26,7 +27,8 @@ bool parse_query(std::string_view q, Query& out) {
     const std::string_view raw =
         eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
     const std::pair<std::string_view, std::optional<std::string>*> known[] = {
-        {"c", &out.c}, {"a", &out.a}, {"r", &out.r}, {"nojs", &out.nojs}, {"level", &out.level}};
+        {"c", &out.c}, {"a", &out.a}, {"r", &out.r}, {"nojs", &out.nojs}, {"level", &out.level},
+        {"proof", &out.proof}};
     std::optional<std::string>* slot = nullptr;
     for (const auto& [name, p] : known) {
       if (name == key) slot = p;
@@ -77,15 +79,14 @@ class Builder {
     return out;
   }
 
-  VerifyOutcome passed() {
+  VerifyOutcome passed(std::chrono::seconds ttl) {
     VerifyOutcome out;
     out.status = 303;
     out.passed = true;
     out.reason = "passed";
     out.location = return_path_;
-    const std::string token = issue_pass(keys_, request_.client, request_.now + config_.pass_ttl);
-    out.set_cookie =
-        detail::set_cookie(config_.cookie_name, token, "/", config_.pass_ttl, request_.tls);
+    const std::string token = issue_pass(keys_, request_.client, request_.now + ttl);
+    out.set_cookie = detail::set_cookie(config_.cookie_name, token, "/", ttl, request_.tls);
     out.headers = {
         {"Location", out.location}, {"Cache-Control", "no-store"}, {"Set-Cookie", out.set_cookie}};
     add_clear(out);
@@ -120,6 +121,13 @@ VerifyOutcome handle_verify(const ChallengeConfig& config, const KeyRing& keys, 
   const std::string return_path = safe_return_path(q.r.value_or("/"));
   Builder b(config, keys, request, return_path);
 
+  if (q.proof) return handle_proof(config, keys, spent, request, *q.proof, q.c, q.a);
+  if (request.post) return b.page(Level::js, config.max_difficulty, "malformed");
+  // The no-JS level turned off: its links and refreshes get the js page.
+  if (!config.nojs_enabled && (q.level == "nojs" || q.nojs)) {
+    return b.page(Level::js, config.max_difficulty, "nojs_disabled");
+  }
+
   if (!q.c) {
     if (q.level == "nojs") return b.page(Level::nojs, 0, "page_nojs");
     if (q.level == "accessible") return b.page(Level::accessible, 0, "page_accessible");
@@ -136,7 +144,7 @@ VerifyOutcome handle_verify(const ChallengeConfig& config, const KeyRing& keys, 
       // Checked after the work: a reader whose cookies are off learns why instead of solving
       // challenges in a loop. The challenge is spent either way.
       if (!has_check_cookie(config, request, c.nonce_text)) return b.cookie_problem();
-      return b.passed();
+      return b.passed(config.pass_ttl);
     }
     const unsigned retry = trusted && c.difficulty > 0 ? c.difficulty : config.max_difficulty;
     return b.page(Level::js, retry, std::string(to_string(check)));
@@ -158,7 +166,8 @@ VerifyOutcome handle_verify(const ChallengeConfig& config, const KeyRing& keys, 
                                    request.now)) {
         check = ChallengeCheck::replayed;
       } else {
-        return b.passed();
+        // Short: any client that keeps cookies and waits gets here without any work.
+        return b.passed(config.nojs_pass_ttl);
       }
     }
     return b.page(Level::nojs, 0, std::string(to_string(check)));

@@ -279,7 +279,8 @@ int cmd_demo(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "Try it with curl. Plain curl gets 403 on articles by design: it is an HTTP library,\n"
-               "not a reader. A request that looks like a browser's is served:\n"
+               "not a reader. A request that looks like a browser's gets 2 pages that carry the silent\n"
+               "proof a real browser runs unseen; curl never runs it, so its 3rd page is a challenge:\n"
                "  a reader:     curl --compressed -A '%s' -H 'Accept: text/html' -H 'Accept-Language: ar' %s\n"
                "  plain curl:   curl -i %s   (403: an HTTP library)\n"
                "  AI crawler:   curl -i -A 'GPTBot/1.2' %s   (403: the site's policy)\n"

@@ -100,9 +100,10 @@ constexpr std::array<std::string_view, 6> kRateLimitKeys = {
     "store", "key_prefix", "store_timeout", "on_store_failure", "max_keys", "draft_headers"};
 constexpr std::array<std::string_view, 5> kDetectionKeys = {
     "honeypot_paths", "html_only_pages", "max_clients", "verify_dns", "dns_timeout"};
-constexpr std::array<std::string_view, 9> kChallengeKeys = {
-    "key_file", "contact",        "site_name",      "lang",       "dir",
-    "pass_ttl", "min_difficulty", "max_difficulty", "cookie_name"};
+constexpr std::array<std::string_view, 12> kChallengeKeys = {
+    "key_file",    "contact",          "site_name", "lang",         "dir",
+    "pass_ttl",    "min_difficulty",   "max_difficulty", "cookie_name", "proof_difficulty",
+    "nojs",        "nojs_pass_ttl"};
 constexpr std::array<std::string_view, 4> kListenerKeys = {"address", "tls", "redirect_https",
                                                            "redirect_https_port"};
 constexpr std::array<std::string_view, 1> kTlsKeys = {"certificates"};
@@ -947,6 +948,14 @@ class Loader {
         if (auto n = read_number(f, 1, 32)) c.min_difficulty = static_cast<unsigned>(*n);
       } else if (f.key == "max_difficulty") {
         if (auto n = read_number(f, 1, 32)) c.max_difficulty = static_cast<unsigned>(*n);
+      } else if (f.key == "proof_difficulty") {
+        if (auto n = read_number(f, 1, 20)) c.proof_difficulty = static_cast<unsigned>(*n);
+      } else if (f.key == "nojs") {
+        if (auto b = read_bool(f)) c.nojs = *b;
+      } else if (f.key == "nojs_pass_ttl") {
+        if (auto d = read_duration(f, 1min, 24h)) {
+          c.nojs_pass_ttl = std::chrono::duration_cast<Seconds>(*d);
+        }
       } else if (f.key == "cookie_name") {
         auto s = read_string(f);
         if (!s) continue;

@@ -68,9 +68,13 @@ struct Client {
   TimePoint cookie_set_at{};
   TimePoint honeypot_until{};
   TimePoint robots_until{};
+  TimePoint grace_tat{};      // grace pages: GCRA theoretical arrival time
+  TimePoint refused_until{};  // proof.refused until then
   std::array<std::uint32_t, kRing> ring{};
   std::uint16_t pages = 0, assets = 0;  // in the current window
   std::uint16_t cookie_misses = 0;
+  std::uint16_t unproved = 0;  // pages past the grace without a pass, since the last refusal
+  std::uint8_t refusals = 0;   // repeats, for the escalation
   std::uint8_t ring_head = 0, ring_count = 0;
   bool fetched_robots = false, cookie_pending = false, cookie_returned = false, regular = false;
 };
@@ -179,11 +183,6 @@ BehaviourFlags BehaviourTracker::record(std::uint64_t key, const BehaviourEvent&
   if (ev.kind == RequestKind::asset && c.assets < 0xffff) ++c.assets;
   f.html_only = config_.html_only_pages > 0 && c.pages >= config_.html_only_pages && c.assets == 0;
 
-  // Honeypot paths: flagged now and for flag_duration.
-  for (const auto& trap : config_.honeypot_paths)
-    if (!trap.empty() && ev.path.starts_with(trap)) c.honeypot_until = now + config_.flag_duration;
-  f.honeypot = now < c.honeypot_until;
-
   // robots.txt: fetched, then a path it disallows for this UA.
   if (ev.path == kRobotsPath) {
     c.fetched_robots = true;
@@ -242,6 +241,74 @@ BehaviourFlags BehaviourTracker::record(std::uint64_t key, const BehaviourEvent&
   }
   f.regular_interval = c.regular;
   return f;
+}
+
+std::uint64_t BehaviourTracker::client_key(const net::Address& ip, std::string_view user_agent,
+                                          std::uint64_t header_order) noexcept {
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a of the User-Agent
+  for (const char ch : user_agent) {
+    h ^= static_cast<unsigned char>(ch);
+    h *= 0x100000001b3ull;
+  }
+  // Never equal to an address key (those are mix() of a tagged value): a different mix.
+  return mix(key_for(ip) ^ mix(h + 0x9e3779b97f4a7c15ull) ^ mix(header_order ^ 0x5bd1e995ull));
+}
+
+ClientFlags BehaviourTracker::record_client(std::uint64_t key, const ClientEvent& ev,
+                                            TimePoint now) {
+  Shard& shard = shard_for(key);
+  const std::lock_guard lock(shard.mu);
+  const std::uint64_t evictions_before = shard.evictions;
+  Client& c = shard.get(key, now);
+  if (shard.evictions != evictions_before) evictions_.fetch_add(1, std::memory_order_relaxed);
+  ClientFlags f;
+
+  // Honeypot paths: flagged now and for flag_duration.
+  for (const auto& trap : config_.honeypot_paths)
+    if (!trap.empty() && ev.path.starts_with(trap)) c.honeypot_until = now + config_.flag_duration;
+  f.honeypot = now < c.honeypot_until;
+
+  if (!ev.content || ev.has_pass) return f;
+  if (now < c.refused_until) {
+    f.refused = true;
+    return f;
+  }
+  // Grace pages: a GCRA of rate 1/grace_refill and burst grace_pages.
+  if (config_.grace_pages > 0) {
+    const auto refill = std::chrono::duration_cast<SteadyClock::duration>(config_.grace_refill);
+    const TimePoint tat = std::max(c.grace_tat, now);
+    if (tat - now <= refill * static_cast<int>(config_.grace_pages - 1)) {
+      c.grace_tat = tat + refill;
+      f.grace = true;
+      return f;
+    }
+  }
+  if (config_.unproved_pages == 0) return f;
+  if (c.unproved < config_.unproved_pages) {
+    ++c.unproved;
+    return f;
+  }
+  // Past its challenges without earning a pass: refused, longer on every repeat.
+  double factor = 1.0;
+  for (unsigned i = 0; i < c.refusals; ++i) factor *= config_.refusal_escalation;
+  const double secs = std::min(static_cast<double>(config_.refusal_max.count()),
+                               static_cast<double>(config_.refusal.count()) * factor);
+  c.refused_until = now + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(secs));
+  if (c.refusals < 30) ++c.refusals;
+  c.unproved = 0;
+  f.refused = true;
+  return f;
+}
+
+void BehaviourTracker::proof_earned(std::uint64_t key, TimePoint now) {
+  Shard& shard = shard_for(key);
+  const std::lock_guard lock(shard.mu);
+  const std::uint64_t evictions_before = shard.evictions;
+  Client& c = shard.get(key, now);
+  if (shard.evictions != evictions_before) evictions_.fetch_add(1, std::memory_order_relaxed);
+  c.unproved = 0;
+  c.refusals = 0;
+  c.refused_until = TimePoint{};
 }
 
 void BehaviourTracker::cookie_set(std::uint64_t key, TimePoint now) {

@@ -104,15 +104,31 @@ rules::Signals collect_signals(const DetectInput& in, const RuleLookup& rules,
     add(verified ? "crawler.verified" : "crawler.unverified", crawler->name);
   }
 
+  // Content: what admit-by-proof guards. Every GET or HEAD but an asset's (by extension or by
+  // Sec-Fetch-Dest): not only "pages", since a client chooses its Accept and Sec-Fetch-Dest.
+  const RequestKind kind = classify_request(in.method, in.path, h.accept, h.sec_fetch_dest);
+  const bool content =
+      (in.method == "GET" || in.method == "HEAD") && kind != RequestKind::asset &&
+      classify_request("GET", in.path, "", "") != RequestKind::asset;
+  if (content) add("request.content");
+
   if (tracker != nullptr) {
     BehaviourEvent ev;
     ev.host = in.host;
     ev.path = in.path;
     ev.user_agent = ua;
-    ev.kind = classify_request(in.method, in.path, h.accept, h.sec_fetch_dest);
+    ev.kind = kind;
     ev.had_our_cookie = in.has_pass_cookie || in.pass_cookie_invalid || in.has_our_cookie;
     const BehaviourFlags f = tracker->record(BehaviourTracker::key_for(in.ip), ev, now);
-    if (f.honeypot) add("behaviour.honeypot");
+    ClientEvent ce;
+    ce.path = in.path;
+    ce.content = content;
+    ce.has_pass = in.has_pass_cookie;
+    const ClientFlags cf = tracker->record_client(
+        BehaviourTracker::client_key(in.ip, ua, h.order_hash), ce, now);
+    if (cf.honeypot) add("behaviour.honeypot");
+    if (cf.grace) add("proof.grace");
+    if (cf.refused) add("proof.refused");
     if (f.robots_violation) add("behaviour.robots_violation");
     if (!verified) {
       if (f.html_only) add("behaviour.html_only");

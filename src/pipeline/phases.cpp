@@ -21,7 +21,9 @@
 #include "bawwab/challenge/pass_token.hpp"
 #include "bawwab/challenge/proof_of_work.hpp"
 #include "bawwab/challenge/verify_endpoint.hpp"
+#include "bawwab/challenge/proof.hpp"
 #include "bawwab/detect/behaviour.hpp"
+#include "bawwab/detect/header_consistency.hpp"
 #include "bawwab/detect/detector.hpp"
 #include "bawwab/detect/robots.hpp"
 #include "bawwab/detect/tls_stack.hpp"
@@ -181,7 +183,23 @@ challenge::ChallengeConfig challenge_config_from(const config::ServerConfig& cfg
   c.key_file = cfg.challenge.key_file;
   c.min_difficulty = cfg.challenge.min_difficulty;
   c.max_difficulty = cfg.challenge.max_difficulty;
+  c.proof_difficulty = cfg.challenge.proof_difficulty;
+  c.nojs_enabled = cfg.challenge.nojs;
+  c.nojs_pass_ttl = cfg.challenge.nojs_pass_ttl;
   return c;
+}
+
+void set_proof(Runtime& rt) {
+  const std::string script = challenge::proof_script(rt.challenge);
+  rewrite::RewriteConfig rc;
+  rewrite::InsertionConfig ins;
+  ins.selector = "body";
+  ins.position = rewrite::Position::before_end;
+  ins.html = "<script>" + script + "</script>";
+  rc.insertions.push_back(std::move(ins));
+  rewrite::SpecCompile c = rewrite::RewriteSpec::compile(std::move(rc));
+  rt.proof = std::move(c.spec);  // a fixed selector: cannot fail
+  rt.proof_csp_source = challenge::csp_hash_source(script);
 }
 
 namespace {
@@ -222,7 +240,8 @@ http::LocalReply reply_from(unsigned status, std::string body, challenge::Header
 
 std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime& rt,
                                               const Services& services,
-                                              std::chrono::system_clock::time_point wall_now) {
+                                              std::chrono::system_clock::time_point wall_now,
+                                              TimePoint now) {
   if (services.keys == nullptr || ctx.request == nullptr) return std::nullopt;
   const auto keys = services.keys->load();
   const std::vector<std::string_view> cookies = cookie_headers(ctx);
@@ -234,9 +253,9 @@ std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime
 
   if (ctx.path != rt.challenge.verify_path || services.spent == nullptr) return std::nullopt;
   const auto method = ctx.request->method();
-  if (method != bhttp::verb::get && method != bhttp::verb::head) {
+  if (method != bhttp::verb::get && method != bhttp::verb::head && method != bhttp::verb::post) {
     http::LocalReply r = http::error_reply(405);
-    r.headers.emplace_back("Allow", "GET, HEAD");
+    r.headers.emplace_back("Allow", "GET, HEAD, POST");
     return r;
   }
   challenge::VerifyRequest vr;
@@ -245,7 +264,15 @@ std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime
   vr.client = pc;
   vr.tls = ctx.client.tls;
   vr.now = wall_now;
+  vr.post = method == bhttp::verb::post;
   challenge::VerifyOutcome o = challenge::handle_verify(rt.challenge, *keys, *services.spent, vr);
+  if (o.passed && services.behaviour != nullptr) {
+    // The client proved itself: its unproved pages and refusals start over (proof.refused).
+    services.behaviour->proof_earned(
+        detect::BehaviourTracker::client_key(ctx.client.ip, pc.user_agent,
+                                             detect::header_order_hash(*ctx.request)),
+        now);
+  }
   ctx.decision.rule_id.clear();
   ctx.decision.source = o.passed ? rules::Decision::Source::challenge_passed
                                  : rules::Decision::Source::challenge_failed;
@@ -409,7 +436,9 @@ void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
     for (const rules::HeaderEdit* h : ctx.decision.request_headers) out.set(h->name, h->value);
     // A page that may be rewritten is asked for uncompressed: the rewriter reads HTML, and
     // bawwab compresses what it sends itself (plan_response), for the coding the client chose.
-    if (!ctx.decision.html_rewrites.empty()) out.erase(bhttp::field::accept_encoding);
+    if (!ctx.decision.html_rewrites.empty() || ctx.decision.prove) {
+    out.erase(bhttp::field::accept_encoding);
+  }
   }
 }
 
@@ -472,6 +501,22 @@ bool encoded(const bhttp::response_header<>& res) {
   return !ce.empty() && !boost::beast::iequals(ce, "identity");
 }
 
+// Every enforced policy must allow the proof (a page may send several; each is enforced).
+// Report-Only policies block nothing and are left as they are. A policy in a <meta> element of
+// the page is not seen here.
+constexpr std::string_view kCsp = "Content-Security-Policy";  // not in Beast's field table
+void allow_proof_in_policies(bhttp::response_header<>& res, std::string_view hash_source) {
+  std::vector<std::string> policies;
+  for (const auto& f : res) {
+    if (boost::beast::iequals(f.name_string(), kCsp)) {
+      policies.push_back(challenge::allow_proof_in_csp(f.value(), hash_source));
+    }
+  }
+  if (policies.empty()) return;
+  res.erase(kCsp);
+  for (const std::string& p : policies) res.insert(kCsp, p);
+}
+
 }  // namespace
 
 void filter_response(const RequestContext& ctx, const Runtime& rt,
@@ -510,6 +555,14 @@ ResponsePlan plan_response(const RequestContext& ctx, const Runtime& rt,
       plan.filters.add(std::make_unique<rewrite::HtmlRewriter>(
           std::shared_ptr<const rewrite::RewriteSpec>(rt.rules, spec)));
     }
+  }
+
+  // The silent proof (rule action `prove`): the page carries the script that earns the pass, and
+  // the page's Content-Security-Policy is widened just enough to let it run.
+  if (!ctx.decision.shadow && ctx.decision.prove && rt.proof && body_may_be_filtered(status) &&
+      !encoded(res) && is_html(res[bhttp::field::content_type])) {
+    plan.filters.add(std::make_unique<rewrite::HtmlRewriter>(rt.proof));
+    allow_proof_in_policies(res, rt.proof_csp_source);
   }
 
   if (plan.filters.changes_bytes()) {

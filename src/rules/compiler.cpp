@@ -36,9 +36,10 @@ constexpr Keys<3> kUaKeys = {"list", "regex", "empty"};
 constexpr Keys<2> kIpKeys = {"network", "file"};
 constexpr Keys<4> kCookieKeys = {"name", "present", "absent", "regex"};
 constexpr Keys<3> kSignalKeys = {"name", "in", "value"};
-constexpr Keys<10> kActions = {
-    "allow", "block", "challenge",          "rate_limit",          "tarpit",
-    "score", "tag",   "set_request_header", "set_response_header", "insert_html"};
+constexpr Keys<12> kActions = {
+    "allow",       "block",         "challenge", "rate_limit",         "tarpit",
+    "score",       "tag",           "prove",     "set_request_header", "set_response_header",
+    "insert_html", "metadata_only"};
 constexpr Keys<2> kBlockKeys = {"status", "page"};
 constexpr Keys<2> kChallengeKeys = {"level", "difficulty"};
 constexpr Keys<3> kChallengeLevels = {"js", "nojs", "accessible"};
@@ -1108,7 +1109,9 @@ class Compiler : Reader {
         }
         terminal = ActionSite{name, name_at};
       }
-      const bool needs_value = !is_terminal || name == "rate_limit";
+      // Flags: a scalar action, or `name: true` (false turns it off, for an override).
+      const bool is_flag = name == "prove" || name == "metadata_only";
+      const bool needs_value = (!is_terminal && !is_flag) || name == "rate_limit";
       if (needs_value && (!value.IsDefined() || value.IsNull())) {
         error(name_at, quote(name) + " needs a value, like {" + name +
                            (name == "score"        ? ": 20}"
@@ -1125,6 +1128,24 @@ class Compiler : Reader {
           continue;
         }
         out.terminal = Allow{};
+      } else if (is_flag) {
+        bool on = true;
+        if (value.IsDefined() && !value.IsNull()) {
+          if (!value.IsScalar() || (value.Scalar() != "true" && value.Scalar() != "false")) {
+            error(value_at, quote(name) + " takes no value, or true or false");
+            ok = false;
+            continue;
+          }
+          on = value.Scalar() == "true";
+        }
+        // prove: the page carries the silent proof script (pipeline::plan_response).
+        // metadata_only: the page ends after </head> (rewrite::RewriteSpec::end_after_head).
+        if (name == "prove") {
+          out.prove = on;
+        } else {
+          html_config.end_after_head = on;
+          if (!html_at) html_at = value_at;
+        }
       } else if (name == "block" || name == "challenge" || name == "tarpit" ||
                  name == "rate_limit") {
         const std::optional<Action> act = name == "block"       ? block_action(value, value_at)
@@ -1180,7 +1201,7 @@ class Compiler : Reader {
         (request ? out.request_headers : out.response_headers).push_back(std::move(*edit));
       }
     }
-    if (!html_config.insertions.empty()) {
+    if (!html_config.insertions.empty() || html_config.end_after_head) {
       rewrite::SpecCompile c = rewrite::RewriteSpec::compile(std::move(html_config));
       for (const std::string& e : c.errors) error(*html_at, e);  // limits of the whole set
       if (c.spec) out.html = std::move(c.spec);

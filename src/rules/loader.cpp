@@ -481,17 +481,22 @@ class Loader : Reader {
       if (!define(defs_.network_names, f.key, name_at, "network")) continue;
       NetworkDef net{f.key, name_at, {}};
       const std::size_t errors_before = error_count();
+      bool from_file = false;
       if (f.value.IsMap()) {
         for (const Entry& g : read_map(f.value, f.at, names(kNetworkKeys))) {
-          if (g.key == "cidrs")
+          if (g.key == "cidrs") {
             read_cidr_list(g.value, g.at, net.cidrs);
-          else
+          } else {
             read_cidr_file(g.value, g.at, net.cidrs);
+            from_file = true;
+          }
         }
       } else {
         read_cidr_list(f.value, f.at, net.cidrs);
       }
-      if (net.cidrs.empty() && error_count() == errors_before) {
+      // An empty file is a list kept elsewhere that is empty for now (an allow list as shipped);
+      // an empty list written in the rules is more likely a mistake.
+      if (net.cidrs.empty() && !from_file && error_count() == errors_before) {
         warning(name_at, "network " + quote(f.key) + " has no CIDRs");
       }
       defs_.networks.push_back(std::move(net));

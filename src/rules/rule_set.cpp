@@ -679,6 +679,7 @@ Decision RuleSet::evaluate(const RequestView& request, Trace* trace) const {
       for (const auto& h : rule.request_headers) d.request_headers.push_back(&h);
       for (const auto& h : rule.response_headers) d.response_headers.push_back(&h);
       if (rule.html) d.html_rewrites.push_back(rule.html.get());
+      if (rule.prove) d.prove = true;
     }
     if (!rule.terminal) return false;
     d.action = *rule.terminal;

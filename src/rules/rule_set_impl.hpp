@@ -137,7 +137,8 @@ struct CompiledRule {
   std::vector<std::string> tags;
   std::vector<HeaderEdit> request_headers;
   std::vector<HeaderEdit> response_headers;
-  std::shared_ptr<const rewrite::RewriteSpec> html;  // the rule's insert_html actions, or null
+  std::shared_ptr<const rewrite::RewriteSpec> html;  // insert_html and metadata_only, or null
+  bool prove = false;                                // `prove`: the silent proof script
 };
 
 }  // namespace detail

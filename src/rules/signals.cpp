@@ -48,6 +48,13 @@ constexpr std::array kCatalog{
     // Challenges
     SignalInfo{"challenge.passed", 0, false, "carries a valid challenge pass"},
     SignalInfo{"challenge.invalid", 20, false, "carries a pass that failed verification"},
+    // Admit by proof (per client: address, User-Agent and header order)
+    SignalInfo{"request.content", 0, false,
+               "a GET or HEAD of anything but an asset (by extension or Sec-Fetch-Dest)"},
+    SignalInfo{"proof.grace", 0, false,
+               "a page without a pass, within the client's grace pages (it carries the proof)"},
+    SignalInfo{"proof.refused", 0, false,
+               "asked for pages past its grace and its challenges without proving itself"},
 };
 
 }  // namespace

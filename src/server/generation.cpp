@@ -26,6 +26,7 @@ BuildResult build_generation(std::shared_ptr<const config::ServerConfig> cfg,
   runtime->config = cfg;
   runtime->rules = std::move(rules.rules);
   runtime->challenge = pipeline::challenge_config_from(*cfg);
+  pipeline::set_proof(*runtime);
   runtime->generation = number;
   runtime->loaded_at = std::chrono::system_clock::now();
   gen->upstreams = std::make_unique<proxy::UpstreamSet>(*cfg, registry);

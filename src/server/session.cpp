@@ -429,7 +429,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     const pipeline::Services& services = shared_.services;
     std::optional<http::LocalReply> local = pipeline::admit_request(ctx, rt);
     if (!local) {
-      local = pipeline::serve_builtin(ctx, rt, services, wall_now);
+      local = pipeline::serve_builtin(ctx, rt, services, wall_now, SteadyClock::now());
       if (local) {
         ctx.stage = pipeline::Stage::builtin;
         count_verification(ctx);

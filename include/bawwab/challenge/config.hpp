@@ -38,6 +38,13 @@ struct ChallengeConfig {
   // No-JS level: the meta refresh waits this long and the verifier refuses an earlier redemption,
   // so a client pays at least this much wall time per pass.
   std::chrono::seconds nojs_delay{3};
+  // The no-JS level can be turned off (then its pages and redemptions get the js page), and its
+  // pass is short: a client that keeps cookies and waits passes it, so it buys minutes, not a day.
+  bool nojs_enabled = true;
+  std::chrono::seconds nojs_pass_ttl{600};
+  // The silent proof (challenge/proof.hpp): work in a Web Worker after the page has loaded. Low:
+  // it proves that the page's scripts ran in a browser, not that the client paid much.
+  unsigned proof_difficulty = 12;
   unsigned page_status = 403;  // status of the challenge pages (never cached: no-store)
 };
 

@@ -46,6 +46,11 @@ Headers page_headers();
 // tabs do not overwrite one another's cookie; scoped to the verify path. Pure.
 std::string check_cookie_name(const ChallengeConfig& config, std::string_view nonce_text);
 
+// The proof-of-work worker (plain-JS SHA-256): message {c, d, s, k} (challenge, bits, first
+// counter, step), posts {n} with an answer and {p} every 16384 tries. The js page embeds it; the
+// silent proof loads it as a same-origin script (challenge/proof.hpp). Pure.
+std::string_view worker_script() noexcept;
+
 // The page bodies alone, from an issued challenge. Pure, thread-safe.
 std::string render_js_page(const ChallengeConfig& config, std::string_view challenge,
                            unsigned difficulty, std::string_view return_path);

@@ -6,6 +6,8 @@
 //   ?c=<challenge>&nojs=1&r=...       the no-JS page's refresh
 //   ?level=nojs&r=...                 the no-JS page, on request (links on the other pages)
 //   ?level=accessible&r=...           the accessible page, on request
+//   ?proof=challenge|worker, POST ?proof=answer&c=..&a=..   the silent proof (challenge/proof.hpp)
+// A POST is only an answer of the silent proof; anything else is refused.
 // A redemption needs the challenge's MAC (bound to this client and to `r`), its expiry, its check
 // cookie back (else the accessible page explains cookies, instead of a challenge loop), the work
 // or the no-JS delay, and a challenge never redeemed before.
@@ -31,6 +33,7 @@ struct VerifyRequest {
   PassContext client;
   bool tls = false;  // adds Secure to the cookies
   WallTime now;
+  bool post = false;  // the method was POST (the silent proof's answer); else GET or HEAD
 };
 
 struct VerifyOutcome {

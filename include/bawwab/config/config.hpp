@@ -117,6 +117,9 @@ struct ChallengeConfig {
   unsigned min_difficulty = 14;  // leading zero bits of the proof of work, by score
   unsigned max_difficulty = 20;
   std::string cookie_name = "bawwab_pass";
+  unsigned proof_difficulty = 12;  // the silent proof's work (a few milliseconds in a worker)
+  bool nojs = true;                // offer the no-JS level
+  Seconds nojs_pass_ttl{600};      // a no-JS pass is short
 };
 
 // How reloads happen besides SIGHUP.

@@ -1,7 +1,13 @@
 #pragma once
-// Behaviour per client: what one client (an IP, or any 64-bit key) did over its last requests,
-// in a bounded table. Signals: behaviour.html_only, behaviour.robots_violation,
-// behaviour.honeypot, behaviour.cookie_ignored, behaviour.regular_interval.
+// Behaviour per client: what one client did over its last requests, in a bounded table. Two kinds
+// of key share the table:
+// - the address (key_for: IPv4, IPv6 /64): behaviour.html_only, behaviour.robots_violation,
+//   behaviour.cookie_ignored, behaviour.regular_interval. A browser's asset requests carry other
+//   headers than its page requests, so these must be counted per address;
+// - the client key (client_key: address, User-Agent and header order): behaviour.honeypot and
+//   the admit-by-proof state (proof.grace, proof.refused). Narrower on purpose: one bot behind a
+//   carrier NAT must not get every reader behind that NAT refused, and the grace pages of one
+//   reader are not used up by another.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -42,6 +48,24 @@ struct BehaviourConfig {
   // How long a honeypot hit or a robots.txt violation keeps the client flagged.
   std::chrono::seconds flag_duration{3600};
   std::size_t max_robots_sites = 256;  // hosts whose robots.txt is kept
+
+  // Admit by proof, per client key. Content (ClientEvent::content) asked for without a valid pass
+  // is one of:
+  // - a grace page (proof.grace): at most `grace_pages` at once, one more every `grace_refill`.
+  //   The page carries the silent proof script, which earns a browser its pass within a second
+  //   of the page's load; 2 covers a reader who opens a second article (a new tab) before the
+  //   first page's proof came back. Refilled slowly, so that many readers behind one address
+  //   with the same browser build each get their first page, while a client that never proves
+  //   itself gets 2 pages and then one every 10 minutes;
+  // - else a challenge (the rules decide which), for `unproved_pages` pages;
+  // - then refused (proof.refused) for `refusal`, multiplied by `refusal_escalation` on each
+  //   repeat up to `refusal_max`, like bans. Earning a pass clears the count and the repeats.
+  unsigned grace_pages = 2;  // 0 = no grace: a page without a pass is challenged at once
+  std::chrono::seconds grace_refill{600};
+  unsigned unproved_pages = 3;  // 0 = never refuse (challenge forever)
+  std::chrono::seconds refusal{60};
+  double refusal_escalation = 2.0;
+  std::chrono::seconds refusal_max{3600};
 };
 
 enum class RequestKind { other, page, asset };
@@ -64,9 +88,21 @@ struct BehaviourEvent {
 struct BehaviourFlags {
   bool html_only = false;
   bool robots_violation = false;
-  bool honeypot = false;
   bool cookie_ignored = false;
   bool regular_interval = false;
+};
+
+// One request, as the client-key half of the table sees it.
+struct ClientEvent {
+  std::string_view path;  // normalised, without the query
+  bool content = false;   // a GET or HEAD of anything but an asset (signal request.content)
+  bool has_pass = false;  // carried a valid challenge pass
+};
+
+struct ClientFlags {
+  bool honeypot = false;
+  bool grace = false;    // a page without a pass, within the grace pages (proof.grace)
+  bool refused = false;  // past its grace and its challenges, refused for now (proof.refused)
 };
 
 // Thread-safe: each call locks one shard (the robots map has its own shared mutex). Bounded:
@@ -79,8 +115,14 @@ class BehaviourTracker {
   BehaviourTracker(const BehaviourTracker&) = delete;
   BehaviourTracker& operator=(const BehaviourTracker&) = delete;
 
-  // Records one request of client `key` and returns the client's flags after it.
+  // Records one request of address `key` (key_for) and returns its flags after it.
   BehaviourFlags record(std::uint64_t key, const BehaviourEvent& event, TimePoint now);
+  // Records one request of client `client_key` (client_key()): honeypot hits and, for a page
+  // without a pass, its place in the admit-by-proof sequence (grace, challenge, refusal).
+  ClientFlags record_client(std::uint64_t client_key, const ClientEvent& event, TimePoint now);
+  // The client earned a pass (the verify endpoint issued one): its unproved pages and its
+  // refusals start over.
+  void proof_earned(std::uint64_t client_key, TimePoint now);
   // bawwab set its cookie on a response to client `key` (the session tells, after acting).
   void cookie_set(std::uint64_t key, TimePoint now);
   // The site's robots.txt, as the origin (or bawwab) served it; replaces the previous one.
@@ -90,6 +132,10 @@ class BehaviourTracker {
   // The key of a client IP: IPv4 (and IPv4-mapped) by address, IPv6 by /64 (one subscriber's
   // network: privacy addresses rotate inside it). Pure.
   static std::uint64_t key_for(const net::Address& ip) noexcept;
+  // The key of a client: its address (as key_for), its User-Agent and the hash of its header
+  // names in wire order (detect::HeaderSummary::order_hash). Pure.
+  static std::uint64_t client_key(const net::Address& ip, std::string_view user_agent,
+                                  std::uint64_t header_order) noexcept;
 
   struct Stats {
     std::uint64_t records = 0;

@@ -67,7 +67,8 @@ Verification verify_by_network(const RuleLookup& rules, const rules::CrawlerSpec
 //   network first, then the DNS verifier (pending counts as unverified); behaviour.* from the
 //   tracker (for a verified crawler only honeypot and robots_violation: fetching HTML only,
 //   ignoring cookies and regular timing are what a verified crawler does); challenge.passed /
-//   challenge.invalid.
+//   challenge.invalid; proof.grace / proof.refused and behaviour.honeypot from the tracker's
+//   client-key half (address, User-Agent, header order).
 // `verifier` and `tracker` may be null (that part is skipped). Thread-safe if they are (they
 // are). Allocates the signal list and the values that are not short.
 rules::Signals collect_signals(const DetectInput& input, const RuleLookup& rules,

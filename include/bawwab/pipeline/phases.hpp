@@ -69,10 +69,12 @@ std::optional<http::LocalReply> admit_request(RequestContext& ctx, const Runtime
 void split_target(RequestContext& ctx);
 
 // Built-in endpoints that bawwab answers itself before any rule: the challenge verification
-// path. Also checks the challenge pass cookie (ctx.pass_valid / pass_invalid).
+// path (the interstitial's answers and the silent proof's requests). Also checks the challenge
+// pass cookie (ctx.pass_valid / pass_invalid). A pass earned tells the behaviour table (at `now`).
 std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime& rt,
                                               const Services& services,
-                                              std::chrono::system_clock::time_point wall_now);
+                                              std::chrono::system_clock::time_point wall_now,
+                                              TimePoint now = {});
 
 // Signals: user-agent classes, header consistency, TLS fingerprint, verified crawlers, behaviour,
 // and the score they add up to (detect/detector.hpp).

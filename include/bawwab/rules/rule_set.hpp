@@ -73,6 +73,9 @@ struct Decision {
   std::vector<const HeaderEdit*> response_headers;     // `set_response_header:`
   // `insert_html:` of the matching rules, one compiled spec per rule (points into the set).
   std::vector<const rewrite::RewriteSpec*> html_rewrites;
+  // `prove:` of a matching rule: the page carries the silent proof script, which earns a browser
+  // its pass without an interstitial (pipeline::plan_response).
+  bool prove = false;
   std::vector<ShadowHit> shadow_hits;                  // shadow rules that matched (terminal ones)
   std::vector<std::string_view> matched;               // ids of every rule that matched, in order
 };

@@ -79,13 +79,18 @@ TEST_CASE("honeypot paths flag the client for a while", "[behaviour]") {
   cfg.flag_duration = 1h;
   BehaviourTracker t(cfg);
   ManualClock clock;
-  CHECK_FALSE(t.record(1, page("/article/1"), clock.now()).honeypot);
-  CHECK(t.record(1, page("/.trap/a1b2"), clock.now()).honeypot);
+  const auto at = [](std::string_view path) {
+    ClientEvent e;
+    e.path = path;
+    return e;
+  };
+  CHECK_FALSE(t.record_client(1, at("/article/1"), clock.now()).honeypot);
+  CHECK(t.record_client(1, at("/.trap/a1b2"), clock.now()).honeypot);
   clock.advance(59min);
-  CHECK(t.record(1, page("/article/2"), clock.now()).honeypot);
+  CHECK(t.record_client(1, at("/article/2"), clock.now()).honeypot);
   clock.advance(2min);
-  CHECK_FALSE(t.record(1, page("/article/3"), clock.now()).honeypot);
-  CHECK_FALSE(t.record(2, page("/.trapdoor"), clock.now()).honeypot);
+  CHECK_FALSE(t.record_client(1, at("/article/3"), clock.now()).honeypot);
+  CHECK_FALSE(t.record_client(2, at("/.trapdoor"), clock.now()).honeypot);
 }
 
 TEST_CASE("robots.txt read, then a disallowed path requested", "[behaviour]") {
@@ -224,18 +229,23 @@ TEST_CASE("bounded table: least recently seen clients evicted, counted", "[behav
   cfg.honeypot_paths = {"/trap"};
   BehaviourTracker t(cfg);
   ManualClock clock;
-  t.record(1, page("/trap"), clock.now());
+  const auto trap = [](std::string_view path) {
+    ClientEvent e;
+    e.path = path;
+    return e;
+  };
+  t.record_client(1, trap("/trap"), clock.now());
   for (std::uint64_t k = 2; k <= 4; ++k) t.record(k, page(), clock.now());
   CHECK(t.stats().clients == 4);
-  CHECK(t.record(1, page(), clock.now()).honeypot);  // 1 is now the most recent
+  CHECK(t.record_client(1, trap("/"), clock.now()).honeypot);  // 1 is now the most recent
   t.record(5, page(), clock.now());                  // evicts 2
   CHECK(t.stats().clients == 4);
   CHECK(t.stats().evictions == 1);
-  CHECK(t.record(1, page(), clock.now()).honeypot);  // 1 survived
+  CHECK(t.record_client(1, trap("/"), clock.now()).honeypot);  // 1 survived
   for (std::uint64_t k = 6; k <= 9; ++k) t.record(k, page(), clock.now());
-  CHECK_FALSE(t.record(1, page(), clock.now()).honeypot);  // evicted, starts over
+  CHECK_FALSE(t.record_client(1, trap("/"), clock.now()).honeypot);  // evicted, starts over
   CHECK(t.stats().evictions == 6);
-  CHECK(t.stats().records == 12);
+  CHECK(t.stats().records == 8);  // record() calls only (record_client is the other half)
 }
 
 TEST_CASE("client keys", "[behaviour]") {

@@ -160,7 +160,7 @@ TEST_CASE("empty and malformed UAs", "[detector]") {
   in.path = "/";
   in.ip = ip("203.0.113.7");
   auto s = collect_signals(in, rules, nullptr, nullptr, now);
-  CHECK(names(s) == std::vector<std::string_view>{"ua.empty", "headers.order"});
+  CHECK(names(s) == std::vector<std::string_view>{"ua.empty", "headers.order", "request.content"});
   CHECK(s.score == 40);
 
   bh::fields moz = none;
@@ -172,7 +172,7 @@ TEST_CASE("empty and malformed UAs", "[detector]") {
 
   in.headers = nullptr;  // no fields at all (explain from a bare log line)
   s = collect_signals(in, rules, nullptr, nullptr, now);
-  CHECK(names(s) == std::vector<std::string_view>{"ua.empty"});
+  CHECK(names(s) == std::vector<std::string_view>{"ua.empty", "request.content"});
 }
 
 TEST_CASE("claimed crawlers: network, DNS, pending", "[detector]") {

@@ -366,19 +366,30 @@ TEST_CASE("serve_builtin: a pass copied, expired or altered is invalid", "[pipel
   }
 }
 
-TEST_CASE("serve_builtin: the verify path answers GET and HEAD only", "[pipeline][builtin]") {
+TEST_CASE("serve_builtin: the verify path answers GET, HEAD and the proof's POST only",
+          "[pipeline][builtin]") {
   Fixture f;
-  for (std::string_view method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
+  for (std::string_view method : {"PUT", "DELETE", "OPTIONS"}) {
     INFO(method);
     const auto req = browser(std::string(method) + " " + kVerify + "?c=x&a=1 HTTP/1.1");
     auto ctx = admitted(req, f.rt);
     const auto reply = pipeline::serve_builtin(ctx, f.rt, f.services(), kT0);
     REQUIRE(reply);
     CHECK(reply->status == 405);
-    CHECK(headers_named(*reply, "Allow") == std::vector<std::string>{"GET, HEAD"});
+    CHECK(headers_named(*reply, "Allow") == std::vector<std::string>{"GET, HEAD, POST"});
     CHECK(reply->close);
     CHECK_FALSE(has_pass_cookie(*reply));
     CHECK(ctx.decision.source == Source::default_);  // nothing was verified
+  }
+  {
+    // A POST that is not the silent proof's answer: refused by the verifier, no pass.
+    const auto req = browser("POST " + kVerify + "?c=x&a=1 HTTP/1.1");
+    auto ctx = admitted(req, f.rt);
+    const auto reply = pipeline::serve_builtin(ctx, f.rt, f.services(), kT0);
+    REQUIRE(reply);
+    CHECK(reply->status == 403);
+    CHECK_FALSE(has_pass_cookie(*reply));
+    CHECK(ctx.decision.source == Source::challenge_failed);
   }
   CHECK(f.spent.size() == 0);
 

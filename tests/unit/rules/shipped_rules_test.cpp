@@ -197,6 +197,10 @@ rules::Signals detect(const rules::RuleSet& rs, std::string_view ua, const net::
     const char* name = verified ? "crawler.verified" : "crawler.unverified";
     s.add(name, crawler->name, rs.weight(name));
   }
+  // What detect::collect_signals adds for a browser's UA (approximated: a Mozilla/5.0 UA that
+  // no list claims; this test links the rules module only).
+  if (ua.starts_with("Mozilla/5.0") && matches(rs, ua).empty() && !rs.claimed_crawler(ua))
+    s.add("ua.browser", "", rs.weight("ua.browser"));
   for (auto name : extra) {
     REQUIRE(rules::find_signal(name) != nullptr);
     s.add(name, "", rs.weight(name));
@@ -244,7 +248,14 @@ rules::Decision decide(const rules::RuleSet& rs, const http::fields& headers,
   view.headers = &headers;
   view.ip = req.ip;
   view.tls = true;
-  view.signals = &signals;
+  // request.content, as the detector adds it: a GET of anything but an asset.
+  rules::Signals with_content = signals;
+  static const RE2 asset(
+      "(?i)\\.(?:css|js|mjs|map|woff2?|ttf|otf|eot|png|jpe?g|gif|webp|avif|svg|ico|bmp|mp4|webm|"
+      "m4a|mp3|ogg|wav)$");
+  if (!RE2::PartialMatch(req.path, asset) && !with_content.has("request.content"))
+    with_content.add("request.content", "", rs.weight("request.content"));
+  view.signals = &with_content;
   return rs.evaluate(view);
 }
 
@@ -353,10 +364,10 @@ TEST_CASE("each list entry's UA gets its list's treatment", "[shipped]") {
       {"http-libraries", "http-libraries-blocked"},
       {"scraping-frameworks", "scraping-frameworks-blocked"},
       {"headless", "headless-browsers-challenged"},
-      {"seo-tools", "seo-tools-rate-limited"},
-      {"link-preview", "link-previews-rate-limited"},
-      {"search-engines", "other-search-engines-rate-limited"},
-      {"feed-readers", "pages-rate-limited"}};
+      {"seo-tools", "non-browsers-refused"},
+      {"link-preview", "link-previews-metadata-only"},
+      {"search-engines", "non-browsers-refused"},
+      {"feed-readers", "link-previews-metadata-only"}};
   for (const auto& e : shipped_entries()) {
     const auto lit = literal_of(e.pattern);
     REQUIRE(lit.has_value());
