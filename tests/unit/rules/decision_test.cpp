@@ -476,8 +476,7 @@ rules:
   const std::string google = "Mozilla/5.0 (compatible; Googlebot/2.1)";
   for (const char* path : {"/by-name", "/by-list"}) {
     INFO(path);
-    for (const auto& [ua, name] :
-         {std::pair{ahrefs, "ahrefsbot"}, std::pair{blex, "blexbot"}}) {
+    for (const auto& [ua, name] : {std::pair{ahrefs, "ahrefsbot"}, std::pair{blex, "blexbot"}}) {
       const Decision d = Request().target(path).ua(ua).signals(verified(name)).evaluate(*rs);
       CHECK(std::holds_alternative<RateLimit>(d.action));
       CHECK(d.rule_id ==

@@ -626,10 +626,14 @@ TEST_CASE("search engines: verified allowed, unverified claims refused", "[shipp
       {"yandexbot", "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", ""},
       {"baiduspider",
        "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)", ""},
-      {"seznambot", "Mozilla/5.0 (compatible; SeznamBot/4.0; +https://o-seznam.cz/napoveda/"
-       "vyhledavani/en/seznambot-crawler/)", "77.75.77.12"},
-      {"seznambot", "Mozilla/5.0 (compatible; SeznamBot/4.0; +http://napoveda.seznam.cz/"
-       "seznambot-intro/)", "2a02:598:128:8a00::b00:7"},
+      {"seznambot",
+       "Mozilla/5.0 (compatible; SeznamBot/4.0; +https://o-seznam.cz/napoveda/"
+       "vyhledavani/en/seznambot-crawler/)",
+       "77.75.77.12"},
+      {"seznambot",
+       "Mozilla/5.0 (compatible; SeznamBot/4.0; +http://napoveda.seznam.cz/"
+       "seznambot-intro/)",
+       "2a02:598:128:8a00::b00:7"},
       {"qwantbot", "Mozilla/5.0 (compatible; Qwantbot/1.0_12345; +https://help.qwant.com/bot/)",
        "194.187.171.20"},
       {"qwantbot", "Mozilla/5.0 (compatible; Qwantify/2.4w; +https://www.qwant.com/)", ""},
@@ -655,10 +659,10 @@ TEST_CASE("search engines: verified allowed, unverified claims refused", "[shipp
   // Search engines (rules/search-engines.yaml), then SEO tools and link previews
   // (rules/scrapers.yaml; their own test case below).
   CHECK(specs == std::set<std::string>{"googlebot", "bingbot", "applebot", "duckduckbot",
-                                        "yandexbot", "baiduspider", "seznambot", "qwantbot",
-                                        "mojeekbot", "coccocbot", "yahoo-slurp", "petalbot",
-                                        "kagibot", "marginalia", "ahrefsbot", "dataforseobot",
-                                        "blexbot", "twitterbot", "telegrambot"});
+                                       "yandexbot", "baiduspider", "seznambot", "qwantbot",
+                                       "mojeekbot", "coccocbot", "yahoo-slurp", "petalbot",
+                                       "kagibot", "marginalia", "ahrefsbot", "dataforseobot",
+                                       "blexbot", "twitterbot", "telegrambot"});
 
   for (const auto& c : crawlers) {
     INFO(c.name << ": " << c.ua);
@@ -774,8 +778,8 @@ TEST_CASE("SEO tools and link previews: verified keep their limit, unverified ar
     REQUIRE(verified.has("crawler.verified"));
     CHECK(verified.find("crawler.verified")->value == c.name);
     {
-      const auto d = decide(rs, headers, verified, {.ip = address(c.ip.empty() ? "203.0.113.7"
-                                                                                : c.ip)});
+      const auto d =
+          decide(rs, headers, verified, {.ip = address(c.ip.empty() ? "203.0.113.7" : c.ip)});
       INFO(describe(d));
       CHECK(d.rule_id == c.rule);
       CHECK(limit_names(rs, d) == std::set<std::string>{c.limit});
