@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Refreshes the search engines' published IP ranges (rules/networks/*.txt) from the operators'
-# official JSON files, one CIDR a line, so that bawwab verifies Googlebot & co. against today's
-# list. Run it from cron or a systemd timer on a machine with internet access (daily is plenty),
-# then reload: bawwab re-reads rule files and their networks on SIGHUP, no rebuild.
+# Refreshes the crawlers' published IP ranges (rules/networks/*.txt) from the operators'
+# official files (JSON or plain text), one CIDR a line, so that bawwab verifies Googlebot & co.
+# against today's list. Run it from cron or a systemd timer on a machine with internet access
+# (daily is plenty), then reload: bawwab re-reads rule files and their networks on SIGHUP, no
+# rebuild.
 #
 # Usage: scripts/update-crawler-ranges.sh [--dir DIR] [--only NAME]... [--from DIR] [--reload]
 #                                         [--force]
 #   --dir DIR    where the .txt files live (default: rules/networks next to this script;
 #                installed: /etc/bawwab/rules/networks)
-#   --only NAME  refresh only googlebot, bingbot, applebot or duckduckbot (repeatable)
-#   --from DIR   read DIR/NAME.json instead of downloading (files fetched some other way)
+#   --only NAME  refresh only this one (repeatable): googlebot, bingbot, applebot, duckduckbot,
+#                qwantbot, mojeekbot, marginalia, ahrefsbot, telegrambot
+#   --from DIR   read DIR/NAME.json (or DIR/NAME.txt for the plain-text sources: marginalia,
+#                telegrambot) instead of downloading (files fetched some other way)
 #   --reload     `systemctl reload bawwab` after a change (it runs `bawwab check` first)
 #   --force      accept a list less than half the size of the one it replaces
 #
+# Not here, because their operators publish them only on an HTML page (compare by hand):
+# seznambot.txt, kagibot.txt, twitterbot.txt.
+#
 # Safety: each file is replaced atomically (write a temporary file, then rename), and only when
-# the download is a valid JSON list of valid, public, not absurdly wide prefixes. A failed or
+# the download is a valid list of valid, public, not absurdly wide prefixes. A failed or
 # suspicious download keeps the old file, is reported, and makes the exit status 1.
 set -euo pipefail
 
@@ -31,7 +37,7 @@ while [[ $# -gt 0 ]]; do
     --from) from=$2; shift 2 ;;
     --reload) reload=1; shift ;;
     --force) force=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "update-crawler-ranges: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -47,48 +53,102 @@ import datetime, ipaddress, json, os, sys, tempfile, urllib.request
 directory, force, local = sys.argv[1], sys.argv[2] == "1", sys.argv[3]
 only = set(sys.argv[4:])
 
-# name -> (title, [official URLs, tried in order], note kept in the header)
+# name -> (title, [(official URL, format)], tried in order, note kept in the header). Formats:
+#   prefixes  Google's layout: {"creationTime": ..., "prefixes": [{"ipv4Prefix": "a.b.c.d/n"} |
+#             {"ipv6Prefix": "x::/n"}, ...]}
+#   ips       {"ips": [{"ip_address": "a.b.c.d"}, ...]} (Ahrefs' address list): collapsed into
+#             prefixes
+#   text      one address or CIDR a line; blank lines and '#' comments skipped
 SOURCES = {
     "googlebot": ("Googlebot (and Google's other common crawlers)", [
-        "https://developers.google.com/static/search/apis/ipranges/googlebot.json",
+        ("https://developers.google.com/static/search/apis/ipranges/googlebot.json", "prefixes"),
         # Google's newer location for the same list (2025 onwards).
-        "https://developers.google.com/static/crawling/ipranges/common-crawlers.json",
+        ("https://developers.google.com/static/crawling/ipranges/common-crawlers.json",
+         "prefixes"),
     ], ""),
-    "bingbot": ("Bingbot", ["https://www.bing.com/toolbox/bingbot.json"],
+    "bingbot": ("Bingbot", [("https://www.bing.com/toolbox/bingbot.json", "prefixes")],
                 "# Bing also verifies by reverse DNS (*.search.msn.com), which covers addresses "
                 "missing here.\n"),
-    "applebot": ("Applebot", ["https://search.developer.apple.com/applebot.json"],
+    "applebot": ("Applebot", [("https://search.developer.apple.com/applebot.json", "prefixes")],
                  "# Apple also verifies by reverse DNS (*.applebot.apple.com).\n"),
-    "duckduckbot": ("DuckDuckBot", ["https://duckduckgo.com/duckduckbot.json"],
+    "duckduckbot": ("DuckDuckBot", [("https://duckduckgo.com/duckduckbot.json", "prefixes")],
                     "# DuckDuckGo crawls from Azure addresses with no reverse name: this list is "
                     "the only check.\n"),
+    # https://help.qwant.com/bot/ (which asks for a daily refresh).
+    "qwantbot": ("Qwantbot", [
+        ("https://help.qwant.com/wp-content/uploads/sites/latest/qwantbot.json", "prefixes")],
+                 "# Qwant's preferred check is reverse DNS (*.qwant.com), which covers addresses "
+                 "missing here.\n"),
+    # https://www.mojeek.com/bot.html
+    "mojeekbot": ("MojeekBot", [("https://www.mojeek.com/mojeekbot.json", "prefixes")],
+                  "# Mojeek also verifies by reverse DNS (crawl-*.mojeek.com), which covers "
+                  "addresses missing here.\n"),
+    # https://www.marginalia.nu/marginalia-search/for-webmasters/
+    "marginalia": ("Marginalia Search's crawler (User-Agent \"search.marginalia.nu\")", [
+        ("https://marginalia-search.com/crawler-ips.txt", "text")],
+                   "# Marginalia documents no reverse-DNS check: this list is the only one.\n"),
+    # https://ahrefs.com/robot: the ranges, else the same list address by address.
+    "ahrefsbot": ("AhrefsBot (Ahrefs' SEO crawler, also Yep.com's)", [
+        ("https://api.ahrefs.com/v3/public/crawler-ip-ranges?output=json", "prefixes"),
+        ("https://api.ahrefs.com/v3/public/crawler-ips", "ips"),
+    ], "# Ahrefs documents no reverse-DNS check: this list is the only one.\n"),
+    # Telegram's networks as a whole (the preview fetcher runs in them).
+    "telegrambot": ("TelegramBot (Telegram's link-preview fetcher)", [
+        ("https://core.telegram.org/resources/cidr.txt", "text")],
+                    "# Telegram publishes these for its whole service; a request from them is "
+                    "Telegram's.\n# Also verified by reverse DNS (*.ptr.telegram.org).\n"),
 }
 unknown = only - SOURCES.keys()
 if unknown:
     print("update-crawler-ranges: unknown name(s): " + ", ".join(sorted(unknown)), file=sys.stderr)
     sys.exit(2)
 
-def fetch(url):
+def fetch(url, fmt):
     req = urllib.request.Request(url, headers={
         "User-Agent": "bawwab-update-crawler-ranges (+https://github.com/bawwab)",
-        "Accept": "application/json"})
+        "Accept": "text/plain" if fmt == "text" else "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         if resp.status != 200:
             raise ValueError(f"HTTP {resp.status}")
-        return json.loads(resp.read(4 * 1024 * 1024).decode("utf-8"))
+        return resp.read(4 * 1024 * 1024).decode("utf-8")
 
-def prefixes(doc):
-    # All four operators use Google's layout: {"creationTime": ..., "prefixes": [{"ipv4Prefix":
-    # "a.b.c.d/n"} | {"ipv6Prefix": "x::/n"}, ...]}.
+def entries(body, fmt):
+    # The address texts of a source in its format, and its creation time if it says one.
+    if fmt == "text":
+        out = []
+        for line in body.splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                out.append(line)
+        return out, "unknown"
+    doc = json.loads(body)
+    if fmt == "ips":
+        if not isinstance(doc, dict) or not isinstance(doc.get("ips"), list):
+            raise ValueError("not the expected {ips: [{ip_address: ...}]} layout")
+        out = []
+        for entry in doc["ips"]:
+            text = entry.get("ip_address") if isinstance(entry, dict) else None
+            if not isinstance(text, str):
+                raise ValueError(f"unexpected entry {entry!r}")
+            out.append(text)
+        return out, str(doc.get("creationTime", "unknown"))
+    # Google's layout, which Bing, Apple, DuckDuckGo, Qwant, Mojeek and Ahrefs use too.
     if not isinstance(doc, dict) or not isinstance(doc.get("prefixes"), list):
         raise ValueError("not the expected {creationTime, prefixes: [...]} layout")
-    nets = set()
+    out = []
     for entry in doc["prefixes"]:
         text = None
         if isinstance(entry, dict):
             text = entry.get("ipv4Prefix") or entry.get("ipv6Prefix")
         if not isinstance(text, str):
             raise ValueError(f"unexpected entry {entry!r}")
+        out.append(text)
+    return out, str(doc.get("creationTime", "unknown"))
+
+def prefixes(body, fmt):
+    texts, created = entries(body, fmt)
+    nets = set()
+    for text in texts:
         net = ipaddress.ip_network(text.strip(), strict=False)  # host bits cleared
         # A crawler never needs more than a /8 (IPv4) or /19 (IPv6); a wider one is a broken or
         # hostile file that would "verify" half the internet. Same for private space.
@@ -99,8 +159,11 @@ def prefixes(doc):
         nets.add(net)
     if not nets:
         raise ValueError("empty list")
-    return sorted(n for n in nets if n.version == 4) + sorted(n for n in nets if n.version == 6), \
-        str(doc.get("creationTime", "unknown"))
+    v4 = [n for n in nets if n.version == 4]
+    v6 = [n for n in nets if n.version == 6]
+    if fmt == "ips":  # thousands of single addresses: their prefixes
+        v4, v6 = ipaddress.collapse_addresses(v4), ipaddress.collapse_addresses(v6)
+    return sorted(v4) + sorted(v6), created
 
 def entries_in(path):
     try:
@@ -116,16 +179,17 @@ for name, (title, urls, note) in SOURCES.items():
         continue
     path = os.path.join(directory, name + ".txt")
     errors = []
-    if local:
-        urls = [os.path.join(local, name + ".json")]
-    for url in urls:
+    if local:  # the local file in each of the source's formats, in order
+        urls = [(os.path.join(local, name + (".txt" if fmt == "text" else ".json")), fmt)
+                for fmt in dict.fromkeys(fmt for _, fmt in urls)]
+    for url, fmt in urls:
         try:
             if local:
                 with open(url, encoding="utf-8") as f:
-                    doc = json.load(f)
+                    body = f.read()
             else:
-                doc = fetch(url)
-            nets, created = prefixes(doc)
+                body = fetch(url, fmt)
+            nets, created = prefixes(body, fmt)
             break
         except Exception as e:  # network, HTTP, JSON or validation: try the next URL
             errors.append(f"{url}: {e}")

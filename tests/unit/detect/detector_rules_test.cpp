@@ -92,3 +92,47 @@ TEST_CASE("shipped rules: an AI crawler and claimed Googlebots", "[detector][rul
   CHECK(s.find("crawler.verified")->value == g->name);
   CHECK_FALSE(s.has("headers.inconsistent"));
 }
+
+TEST_CASE("shipped rules: the signal names the crawler that was verified", "[detector][rules]") {
+  // The value of crawler.verified / crawler.unverified is the crawlers: name: what a rule uses to
+  // treat a verified SEO crawler or link previewer otherwise than a verified search engine.
+  const auto now = ManualClock{}.now();
+  struct Case {
+    const char* ua;
+    const char* in_range;
+    const char* name;
+    const char* list_signal;
+  };
+  for (const Case& c : {
+           Case{"Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+                "54.36.148.17", "ahrefsbot", "ua.seo_tool"},
+           Case{"Mozilla/5.0 (compatible; SeznamBot/4.0; +http://napoveda.seznam.cz/"
+                "seznambot-intro/)",
+                "77.75.78.160", "seznambot", "ua.search_engine"},
+           Case{"Mozilla/5.0 (compatible; Qwantbot/1.0_12345; +https://help.qwant.com/bot/)",
+                "194.187.171.1", "qwantbot", "ua.search_engine"},
+           // Telegram's fetcher says "like TwitterBot": it is checked as Telegram.
+           Case{"TelegramBot (like TwitterBot)", "149.154.167.99", "telegrambot",
+                "ua.link_preview"},
+           Case{"Twitterbot/1.0", "199.59.150.1", "twitterbot", "ua.link_preview"},
+       }) {
+    INFO(c.ua);
+    bh::fields f;
+    f.insert(bh::field::host, "news.example");
+    f.insert(bh::field::user_agent, c.ua);
+    f.insert(bh::field::accept, "*/*");
+    DetectInput in;
+    in.headers = &f;
+    in.method = "GET";
+    in.path = "/article/1";
+    in.ip = ip(c.in_range);
+    auto s = collect_signals(in, shipped_rules(), nullptr, nullptr, now);
+    REQUIRE(s.has("crawler.verified"));
+    CHECK(s.find("crawler.verified")->value == c.name);
+    CHECK(s.has(c.list_signal));
+    in.ip = ip("203.0.113.7");
+    s = collect_signals(in, shipped_rules(), nullptr, nullptr, now);
+    REQUIRE(s.has("crawler.unverified"));
+    CHECK(s.find("crawler.unverified")->value == c.name);
+  }
+}

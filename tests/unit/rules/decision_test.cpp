@@ -433,6 +433,67 @@ crawlers:
   CHECK(rs->claimed_crawler("Firefox") == nullptr);
 }
 
+TEST_CASE("crawlers: a rule tells which crawler was verified") {
+  // The detection phase emits crawler.verified with the crawlers: name as its value, so a rule
+  // can pick out one verified crawler by name (value / in), or by the list its UA is in; a
+  // verified SEO crawler is then rate limited while a verified search engine is allowed.
+  const auto rs = test::compile(R"(
+lists:
+  seo-tools: { signal: ua.seo_tool, patterns: [AhrefsBot, BLEXBot] }
+crawlers:
+  googlebot: { user_agent: 'Googlebot', network: google }
+  ahrefsbot: { user_agent: 'AhrefsBot', network: ahrefs }
+  blexbot: { user_agent: 'BLEXBot', dns: [.webmeup.com] }
+networks:
+  google: [66.249.64.0/19]
+  ahrefs: [54.36.148.0/23]
+limits:
+  - { name: bot-per-ip, rate: 10/min }
+rules:
+  - id: verified-ahrefs-by-name
+    when: { path: /by-name, signal: { name: crawler.verified, in: [ahrefsbot, blexbot] } }
+    then: { rate_limit: bot-per-ip }
+  - id: verified-seo-by-list
+    when:
+      all:
+        - signal: crawler.verified
+        - user_agent: { list: seo-tools }
+    then: { rate_limit: bot-per-ip }
+  - id: verified-allowed
+    when: { signal: crawler.verified }
+    then: allow
+  - id: unverified-refused
+    when: { signal: crawler.unverified }
+    then: { block: { status: 503 } }
+)");
+  auto verified = [](const char* name) {
+    Signals s;
+    s.add("crawler.verified", name, 0);
+    return s;
+  };
+  const std::string ahrefs = "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)";
+  const std::string blex = "Mozilla/5.0 (compatible; BLEXBot/1.0; +http://webmeup-crawler.com/)";
+  const std::string google = "Mozilla/5.0 (compatible; Googlebot/2.1)";
+  for (const char* path : {"/by-name", "/by-list"}) {
+    INFO(path);
+    for (const auto& [ua, name] : {std::pair{ahrefs, "ahrefsbot"}, std::pair{blex, "blexbot"}}) {
+      const Decision d = Request().target(path).ua(ua).signals(verified(name)).evaluate(*rs);
+      CHECK(std::holds_alternative<RateLimit>(d.action));
+      CHECK(d.rule_id ==
+            (std::string(path) == "/by-name" ? "verified-ahrefs-by-name" : "verified-seo-by-list"));
+    }
+    const Decision g =
+        Request().target(path).ua(google).signals(verified("googlebot")).evaluate(*rs);
+    CHECK(std::holds_alternative<Allow>(g.action));
+    CHECK(g.rule_id == "verified-allowed");
+  }
+  // An unverified AhrefsBot claim is an impostor, like an unverified Googlebot.
+  Signals fake;
+  fake.add("crawler.unverified", "ahrefsbot", 70);
+  const Decision d = Request().ua(ahrefs).signals(fake).evaluate(*rs);
+  CHECK(d.rule_id == "unverified-refused");
+}
+
 TEST_CASE("gated evaluation decides as the rule-by-rule walk of explain does") {
   // Many rules gated by path, UA and IP atoms, mixed with ungated ones; evaluate() looks only at
   // the candidates, evaluate(trace) at every rule: the decisions must be the same.

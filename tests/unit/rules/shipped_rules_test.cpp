@@ -379,8 +379,9 @@ TEST_CASE("each list entry's UA gets its list's treatment", "[shipped]") {
     INFO(describe(d) << "; lists: " << join(matched_lists(rs, ua)));
 
     std::string want = rule_for.at(e.list);
-    // A claim of a verifiable search engine from a reader's address is refused, not limited.
-    if (e.list == "search-engines" && rs.claimed_crawler(ua) != nullptr)
+    // A claim of a verifiable crawler (search engine, SEO tool, link preview) from a reader's
+    // address is refused, not limited. AI crawlers are blocked first, claimed or not (PetalBot).
+    if (e.list != "ai-crawlers" && rs.claimed_crawler(ua) != nullptr)
       want = "unverified-search-engines-refused";
     CHECK(d.rule_id == want);
   }
@@ -636,6 +637,27 @@ TEST_CASE("search engines: verified allowed, unverified claims refused", "[shipp
       {"yandexbot", "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)", ""},
       {"baiduspider",
        "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)", ""},
+      {"seznambot",
+       "Mozilla/5.0 (compatible; SeznamBot/4.0; +https://o-seznam.cz/napoveda/"
+       "vyhledavani/en/seznambot-crawler/)",
+       "77.75.77.12"},
+      {"seznambot",
+       "Mozilla/5.0 (compatible; SeznamBot/4.0; +http://napoveda.seznam.cz/"
+       "seznambot-intro/)",
+       "2a02:598:128:8a00::b00:7"},
+      {"qwantbot", "Mozilla/5.0 (compatible; Qwantbot/1.0_12345; +https://help.qwant.com/bot/)",
+       "194.187.171.20"},
+      {"qwantbot", "Mozilla/5.0 (compatible; Qwantify/2.4w; +https://www.qwant.com/)", ""},
+      {"mojeekbot", "Mozilla/5.0 (compatible; MojeekBot/0.11; +https://www.mojeek.com/bot.html)",
+       "5.102.173.71"},
+      {"coccocbot",
+       "Mozilla/5.0 (compatible; coccocbot-web/1.0; +http://help.coccoc.com/searchengine)", ""},
+      {"yahoo-slurp",
+       "Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)", ""},
+      {"kagibot", "Mozilla/5.0 (compatible; Kagibot/1.0; +https://kagi.com/bot)", "104.254.65.50"},
+      {"marginalia",
+       "Mozilla/5.0 (compatible; search.marginalia.nu; +https://search.marginalia.nu/)",
+       "193.183.0.170"},
   };
 
   std::set<std::string> specs;
@@ -645,8 +667,13 @@ TEST_CASE("search engines: verified allowed, unverified claims refused", "[shipp
     CHECK((!c.network.empty() || !c.dns_suffixes.empty()));
     for (const auto& suffix : c.dns_suffixes) CHECK(suffix.front() == '.');
   }
+  // Search engines (rules/search-engines.yaml), then SEO tools and link previews
+  // (rules/scrapers.yaml; their own test case below).
   CHECK(specs == std::set<std::string>{"googlebot", "bingbot", "applebot", "duckduckbot",
-                                        "yandexbot", "baiduspider"});
+                                       "yandexbot", "baiduspider", "seznambot", "qwantbot",
+                                       "mojeekbot", "coccocbot", "yahoo-slurp", "petalbot",
+                                       "kagibot", "marginalia", "ahrefsbot", "dataforseobot",
+                                       "blexbot", "twitterbot", "telegrambot"});
 
   for (const auto& c : crawlers) {
     INFO(c.name << ": " << c.ua);
@@ -697,9 +724,10 @@ TEST_CASE("search engines: verified allowed, unverified claims refused", "[shipp
                           "search-engines.yaml", "feeds.yaml"})
       std::filesystem::copy_file(kRulesDir + "/" + f, dir / f,
                                  std::filesystem::copy_options::overwrite_existing);
-    for (const auto& f : {"bingbot.txt", "applebot.txt", "duckduckbot.txt"})
-      std::filesystem::copy_file(kRulesDir + "/networks/" + f, dir / "networks" / f,
-                                 std::filesystem::copy_options::overwrite_existing);
+    for (const auto& f : std::filesystem::directory_iterator(kRulesDir + "/networks"))
+      if (f.path().filename() != "googlebot.txt")
+        std::filesystem::copy_file(f.path(), dir / "networks" / f.path().filename(),
+                                   std::filesystem::copy_options::overwrite_existing);
     std::ofstream(dir / "networks" / "googlebot.txt") << "# test copy\n127.0.0.1\n";
     const auto local = rules::load_rules({(dir / "default.yaml").string()});
     REQUIRE(local.rules != nullptr);
@@ -711,6 +739,104 @@ TEST_CASE("search engines: verified allowed, unverified claims refused", "[shipp
     INFO(describe(d));
     CHECK(std::holds_alternative<rules::Allow>(d.action));
     std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_CASE("SEO tools and link previews: verified keep their limit, unverified are refused",
+          "[shipped]") {
+  const auto& rs = shipped();
+  struct Crawler {
+    std::string name;
+    std::string ua;
+    std::string ip;  // in the published ranges ("" when the operator publishes none: DNS only)
+    std::string list;
+    std::string rule;   // the rule for a verified one
+    std::string limit;  // and its limit
+  };
+  const std::vector<Crawler> crawlers = {
+      {"ahrefsbot", "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+       "54.36.148.17", "seo-tools", "verified-seo-tools-rate-limited", "bot-per-ip"},
+      {"dataforseobot",
+       "Mozilla/5.0 (compatible; DataForSeoBot/1.0; +https://dataforseo.com/dataforseo-bot)", "",
+       "seo-tools", "verified-seo-tools-rate-limited", "bot-per-ip"},
+      {"blexbot", "Mozilla/5.0 (compatible; BLEXBot/1.0; +http://webmeup-crawler.com/)", "",
+       "seo-tools", "verified-seo-tools-rate-limited", "bot-per-ip"},
+      {"twitterbot", "Twitterbot/1.0", "199.16.157.181", "link-preview",
+       "verified-link-previews-rate-limited", "preview-per-ip"},
+      {"telegrambot", "TelegramBot (like TwitterBot)", "149.154.161.10", "link-preview",
+       "verified-link-previews-rate-limited", "preview-per-ip"},
+      {"telegrambot", "TelegramBot (like TwitterBot)", "2001:67c:4e8:f004::9", "link-preview",
+       "verified-link-previews-rate-limited", "preview-per-ip"},
+  };
+  for (const auto& c : crawlers) {
+    INFO(c.name << ": " << c.ua);
+    const auto* spec = rs.claimed_crawler(c.ua);
+    REQUIRE(spec != nullptr);
+    CHECK(spec->name == c.name);
+    CHECK(matched_lists(rs, c.ua) == std::set<std::string>{c.list});
+    const auto headers = bot_headers(c.ua);
+
+    rules::Signals verified;
+    if (!c.ip.empty()) {
+      const auto ip = address(c.ip);
+      CHECK(rs.in_network(spec->network, ip));
+      verified = detect(rs, c.ua, ip);
+    } else {  // verified by DNS: the detection phase says so with the signal
+      for (const auto& m : matches(rs, c.ua))
+        if (!m.signal.empty()) verified.add(m.signal, std::string(m.label), rs.weight(m.signal));
+      verified.add("crawler.verified", spec->name, 0);
+    }
+    REQUIRE(verified.has("crawler.verified"));
+    CHECK(verified.find("crawler.verified")->value == c.name);
+    {
+      const auto d =
+          decide(rs, headers, verified, {.ip = address(c.ip.empty() ? "203.0.113.7" : c.ip)});
+      INFO(describe(d));
+      CHECK(d.rule_id == c.rule);
+      CHECK(limit_names(rs, d) == std::set<std::string>{c.limit});
+    }
+    // robots.txt stays default.yaml's business: always allowed.
+    {
+      const auto d = decide(rs, headers, verified, {.path = "/robots.txt"});
+      INFO(describe(d));
+      CHECK(d.rule_id == "well-known-always-allowed");
+    }
+    // The same claim from a reader's address: an impostor, refused like a fake Googlebot.
+    const auto signals = detect(rs, c.ua, kReader);
+    REQUIRE(signals.has("crawler.unverified"));
+    const auto d = decide(rs, headers, signals);
+    INFO(describe(d));
+    CHECK(d.rule_id == "unverified-search-engines-refused");
+    CHECK(block_status(d) == 503);
+  }
+
+  SECTION("unverifiable ones keep their list's limit") {
+    for (const char* ua :
+         {"Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)",
+          "Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)",
+          "Mozilla/5.0 (compatible; AhrefsSiteAudit/6.1; +http://ahrefs.com/robot/site-audit)"}) {
+      INFO(ua);
+      CHECK(rs.claimed_crawler(ua) == nullptr);
+      const auto d = decide(rs, bot_headers(ua), detect(rs, ua, kReader));
+      INFO(describe(d));
+      CHECK(d.rule_id == "seo-tools-rate-limited");
+    }
+  }
+
+  SECTION("PetalBot: verifiable, but an AI crawler first") {
+    const std::string ua =
+        "Mozilla/5.0 (Linux; Android 7.0;) AppleWebKit/537.36 (KHTML, like Gecko) Mobile "
+        "Safari/537.36 (compatible; PetalBot;+https://webmaster.petalsearch.com/site/petalbot)";
+    const auto* spec = rs.claimed_crawler(ua);
+    REQUIRE(spec != nullptr);
+    CHECK(spec->name == "petalbot");
+    CHECK(matched_lists(rs, ua) == std::set<std::string>{"ai-crawlers"});
+    rules::Signals s;  // verified by DNS
+    s.add("ua.ai_crawler", "Huawei", rs.weight("ua.ai_crawler"));
+    s.add("crawler.verified", "petalbot", 0);
+    const auto d = decide(rs, bot_headers(ua), s);
+    INFO(describe(d));
+    CHECK(d.rule_id == "ai-crawlers-blocked");
   }
 }
 
@@ -780,13 +906,18 @@ TEST_CASE("honeypot, headless and spoofed browsers", "[shipped]") {
     CHECK(std::holds_alternative<rules::Challenge>(d.action));
   }
   SECTION("link previews: the preview limit, never a challenge") {
-    for (const char* ua :
-         {"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
-          "http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.social/)",
-          "TelegramBot (like TwitterBot)", "WhatsApp/2.23.20.0 A"}) {
-      const auto d = decide(rs, bot_headers(ua), detect(rs, ua, kReader));
+    // Unverifiable ones from any address; TelegramBot from Telegram's (its own test case above).
+    for (const auto& [ua, from] : std::vector<std::pair<std::string, std::string>>{
+             {"facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+              "203.0.113.7"},
+             {"http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.social/)", "203.0.113.7"},
+             {"TelegramBot (like TwitterBot)", "91.108.5.1"},
+             {"WhatsApp/2.23.20.0 A", "203.0.113.7"}}) {
+      const auto ip = address(from);
+      const auto d = decide(rs, bot_headers(ua), detect(rs, ua, ip), {.ip = ip});
       INFO(ua << ": " << describe(d));
-      CHECK(d.rule_id == "link-previews-rate-limited");
+      CHECK((d.rule_id == "link-previews-rate-limited" ||
+             d.rule_id == "verified-link-previews-rate-limited"));
       CHECK(limit_names(rs, d) == std::set<std::string>{"preview-per-ip"});
     }
   }
@@ -867,15 +998,23 @@ TEST_CASE("limits are generous enough for readers behind a NAT", "[shipped]") {
 
 TEST_CASE("every published range file parses, one CIDR a line", "[shipped]") {
   std::size_t total = 0;
-  for (const auto& f : {"googlebot.txt", "bingbot.txt", "applebot.txt", "duckduckbot.txt"}) {
-    const auto lines = read_lines(kRulesDir + "/networks/" + f);
+  std::set<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(kRulesDir + "/networks")) {
+    const auto f = entry.path().filename().string();
+    files.insert(f);
+    const auto lines = read_lines(entry.path().string());
     INFO(f);
-    CHECK(lines.size() >= 20);
+    // The big four publish hundreds of prefixes; the smaller operators a handful (Qwant one).
+    CHECK(lines.size() >= (f == "googlebot.txt" || f == "bingbot.txt" ? 20U : 1U));
     for (const auto& line : lines) {
       INFO(line);
       CHECK(net::parse_cidr(line).has_value());
     }
     total += lines.size();
   }
+  CHECK(files == std::set<std::string>{"googlebot.txt", "bingbot.txt", "applebot.txt",
+                                       "duckduckbot.txt", "seznambot.txt", "qwantbot.txt",
+                                       "mojeekbot.txt", "kagibot.txt", "marginalia.txt",
+                                       "ahrefsbot.txt", "twitterbot.txt", "telegrambot.txt"});
   CHECK(total > 500);
 }
