@@ -287,6 +287,7 @@ std::set<std::string> limit_names(const rules::RuleSet& rs, const rules::Decisio
 }
 
 const std::set<std::string> kPageLimits = {"page-per-ip", "page-per-prefix"};
+const std::set<std::string> kPassLimits = {"reading-per-pass", "page-per-ip", "page-per-prefix"};
 
 }  // namespace
 
@@ -442,7 +443,8 @@ TEST_CASE("every ai.robots.txt name is an AI crawler, bar four documented ones",
   CHECK(missing.empty());
 }
 
-TEST_CASE("real browsers match no list and are never refused", "[shipped]") {
+TEST_CASE("real browsers match no list and are never refused once they run the page",
+          "[shipped]") {
   const auto& rs = shipped();
   const auto uas = read_lines(kFixtures + "/browser-uas.txt");
   REQUIRE(uas.size() >= 20);
@@ -454,18 +456,34 @@ TEST_CASE("real browsers match no list and are never refused", "[shipped]") {
 
     const auto headers = browser_headers(ua);
     const auto signals = detect(rs, ua, kReader);
-    CHECK(signals.list.empty());
+    REQUIRE(signals.list.size() == 1);
+    CHECK(signals.list.front().name == "ua.browser");
     CHECK(signals.score == 0);
 
-    // Pages: let through under the page limits (a RateLimit decision forwards until a limit is
-    // exceeded, which no reader reaches); assets, robots.txt: plain allow; feeds: feed limit.
+    // Content: the first pages (grace) carry the silent proof, under the page limits (a
+    // RateLimit decision forwards until a limit is exceeded, which no reader reaches); with the
+    // pass it earned, the page limits and the reading budget. Without either (it did not run the
+    // page): the JS challenge, which a browser passes by itself. Assets, robots.txt: plain
+    // allow; feeds: feed limit.
+    const auto in_grace = detect(rs, ua, kReader, {"proof.grace"});
+    const auto passed = detect(rs, ua, kReader, {"challenge.passed"});
     for (const char* page : {"/", "/index.html", "/articles/world-cup-2030-security-readiness.html",
                              "/sitemap.xml"}) {
-      const auto d = decide(rs, headers, signals, {.path = page});
+      auto d = decide(rs, headers, in_grace, {.path = page});
       INFO(page << ": " << describe(d));
       CHECK_FALSE(refuses(d));
-      CHECK(d.rule_id == "pages-rate-limited");
+      CHECK(d.rule_id == "browsers-in-grace");
+      CHECK(d.prove);
       CHECK(limit_names(rs, d) == kPageLimits);
+      d = decide(rs, headers, passed, {.path = page});
+      INFO(page << ": " << describe(d));
+      CHECK(d.rule_id == "challenge-passed");
+      CHECK_FALSE(d.prove);
+      CHECK(limit_names(rs, d) == kPassLimits);
+      d = decide(rs, headers, signals, {.path = page});
+      INFO(page << ": " << describe(d));
+      CHECK(d.rule_id == "browsers-challenged");
+      CHECK(std::holds_alternative<rules::Challenge>(d.action));
     }
     for (const char* asset : {"/assets/site.css", "/assets/site.js", "/assets/logo.svg",
                               "/assets/img/hammouchi-spain-counter-terrorism.svg",
@@ -498,12 +516,12 @@ TEST_CASE("a reader with every innocent hint is still not challenged", "[shipped
   const auto signals =
       detect(rs, ua, kReader,
              {"behaviour.html_only", "behaviour.cookie_ignored", "behaviour.regular_interval",
-              "headers.order_mismatch", "challenge.invalid"});
+              "headers.order_mismatch", "challenge.invalid", "proof.grace"});
   CHECK(signals.score < rs.thresholds().challenge);
   const auto d = decide(rs, headers, signals);
   INFO(describe(d));
   CHECK_FALSE(refuses(d));
-  CHECK(d.rule_id == "pages-rate-limited");
+  CHECK(d.rule_id == "browsers-in-grace");
 }
 
 TEST_CASE("AI crawlers are blocked with 403, except on robots.txt and /.well-known/",
@@ -762,11 +780,11 @@ TEST_CASE("SEO tools and link previews: verified keep their limit, unverified ar
       {"blexbot", "Mozilla/5.0 (compatible; BLEXBot/1.0; +http://webmeup-crawler.com/)", "",
        "seo-tools", "verified-seo-tools-rate-limited", "bot-per-ip"},
       {"twitterbot", "Twitterbot/1.0", "199.16.157.181", "link-preview",
-       "verified-link-previews-rate-limited", "preview-per-ip"},
+       "verified-link-previews-metadata-only", "preview-per-ip"},
       {"telegrambot", "TelegramBot (like TwitterBot)", "149.154.161.10", "link-preview",
-       "verified-link-previews-rate-limited", "preview-per-ip"},
+       "verified-link-previews-metadata-only", "preview-per-ip"},
       {"telegrambot", "TelegramBot (like TwitterBot)", "2001:67c:4e8:f004::9", "link-preview",
-       "verified-link-previews-rate-limited", "preview-per-ip"},
+       "verified-link-previews-metadata-only", "preview-per-ip"},
   };
   for (const auto& c : crawlers) {
     INFO(c.name << ": " << c.ua);
@@ -879,7 +897,7 @@ TEST_CASE("honeypot, headless and spoofed browsers", "[shipped]") {
                                detect(rs, headless, kReader, {"challenge.passed"}));
     INFO(describe(passed));
     CHECK(passed.rule_id == "challenge-passed");
-    CHECK(limit_names(rs, passed) == kPageLimits);
+    CHECK(limit_names(rs, passed) == kPassLimits);
     // Its assets are never challenged, pass or not.
     const auto css = decide(rs, browser_headers(headless), detect(rs, headless, kReader),
                             {.path = "/assets/site.css"});
@@ -916,8 +934,8 @@ TEST_CASE("honeypot, headless and spoofed browsers", "[shipped]") {
       const auto ip = address(from);
       const auto d = decide(rs, bot_headers(ua), detect(rs, ua, ip), {.ip = ip});
       INFO(ua << ": " << describe(d));
-      CHECK((d.rule_id == "link-previews-rate-limited" ||
-             d.rule_id == "verified-link-previews-rate-limited"));
+      CHECK((d.rule_id == "link-previews-metadata-only" ||
+             d.rule_id == "verified-link-previews-metadata-only"));
       CHECK(limit_names(rs, d) == std::set<std::string>{"preview-per-ip"});
     }
   }
@@ -939,17 +957,18 @@ TEST_CASE("score thresholds: the backstop for signals no rule names", "[shipped]
       "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
       "Version/26.1 Safari/605.1.15";
   const auto headers = browser_headers(chrome);
-  // robots.txt violation + one hint = 50: under the threshold, pages limit.
-  auto d = decide(
-      rs, headers,
-      detect(rs, chrome, kReader, {"behaviour.robots_violation", "behaviour.html_only"}));
+  // robots.txt violation + one hint = 50: under the threshold, a browser in its grace gets the
+  // page.
+  auto d = decide(rs, headers,
+                  detect(rs, chrome, kReader,
+                         {"behaviour.robots_violation", "behaviour.html_only", "proof.grace"}));
   INFO(describe(d));
-  CHECK(d.rule_id == "pages-rate-limited");
-  // + a second hint = 60: the challenge threshold (the page-limit rule steps aside at 60).
+  CHECK(d.rule_id == "browsers-in-grace");
+  // + a second hint = 60: the challenge threshold (the grace rule steps aside at 60).
   d = decide(rs, headers,
              detect(rs, chrome, kReader,
                     {"behaviour.robots_violation", "behaviour.html_only",
-                     "behaviour.regular_interval"}));
+                     "behaviour.regular_interval", "proof.grace"}));
   INFO(describe(d));
   CHECK(d.source == bawwab::rules::Decision::Source::threshold);
   CHECK(std::holds_alternative<rules::Challenge>(d.action));
