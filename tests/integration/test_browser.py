@@ -94,6 +94,7 @@ class Browser:
         self._replies = {}
         self._cond = threading.Condition()
         self._closed = False
+        self.events = []  # the CDP events (messages without an id), in arrival order
         threading.Thread(target=self._read_loop, daemon=True).start()
         self.session = None
 
@@ -113,10 +114,12 @@ class Browser:
                     obj = json.loads(msg)
                 except ValueError:
                     continue
-                if "id" in obj:
-                    with self._cond:
+                with self._cond:
+                    if "id" in obj:
                         self._replies[obj["id"]] = obj
-                        self._cond.notify_all()
+                    else:
+                        self.events.append(obj)
+                    self._cond.notify_all()
         with self._cond:
             self._closed = True
             self._cond.notify_all()
