@@ -24,6 +24,7 @@
 #include "bawwab/accesslog/access_log.hpp"
 #include "bawwab/config/loader.hpp"
 #include "bawwab/core/net.hpp"
+#include "bawwab/detect/behaviour.hpp"
 #include "bawwab/pipeline/phases.hpp"
 #include "bawwab/proxy/upstream.hpp"
 #include "bawwab/rules/signals.hpp"
@@ -321,7 +322,15 @@ int cmd_explain(int argc, char** argv) {
     return 0;
   }
   std::printf("path:    %s (normalised)\n", ctx.path.c_str());
-  pipeline::collect_signals(ctx, rt, pipeline::Services{}, SteadyClock::now());
+  // Judged as a client's first request: a fresh behaviour table (so a browser is within its
+  // grace pages, and no flag or refusal is carried over from anything).
+  detect::BehaviourConfig bc;
+  bc.honeypot_paths = rt.config->detection.honeypot_paths;
+  detect::BehaviourTracker first_visit(bc);
+  pipeline::Services services;
+  services.behaviour = &first_visit;
+  pipeline::collect_signals(ctx, rt, services, SteadyClock::now());
+  std::printf("client:  as a first visit (behaviour, grace and refusals start empty)\n");
   print_signals(ctx.signals);
 
   rules::Trace trace;

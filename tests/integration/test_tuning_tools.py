@@ -115,7 +115,8 @@ NEW_THEN = "then: [ { tag: http-library }, { rate_limit: bot-per-ip } ]"
 class Replay(unittest.TestCase):
     """One real run under rules A produces the log; replay compares rules B with it."""
 
-    N_BROWSER, N_CURL, N_GPTBOT = 5, 4, 3
+    # A browser's header set from one client: its grace pages (2), then it would be challenged.
+    N_BROWSER, N_CURL, N_GPTBOT = 2, 4, 3
 
     @classmethod
     def setUpClass(cls):
@@ -177,7 +178,7 @@ class Replay(unittest.TestCase):
             by_rule.setdefault((e["decision"], e["rule"]), []).append(e["path"])
         self.assertEqual(len(by_rule[("block", "http-libraries-blocked")]), self.N_CURL, by_rule)
         self.assertEqual(len(by_rule[("block", "ai-crawlers-blocked")]), self.N_GPTBOT, by_rule)
-        self.assertEqual(len(by_rule[("rate_limit", "pages-rate-limited")]), self.N_BROWSER,
+        self.assertEqual(len(by_rule[("rate_limit", "browsers-in-grace")]), self.N_BROWSER,
                          by_rule)
 
     def test_same_rules_change_nothing(self):
