@@ -70,11 +70,13 @@ struct Client {
   TimePoint robots_until{};
   TimePoint grace_tat{};      // grace pages: GCRA theoretical arrival time
   TimePoint refused_until{};  // proof.refused until then
+  TimePoint revoked_at{};     // the last pass revocation counted
   std::array<std::uint32_t, kRing> ring{};
   std::uint16_t pages = 0, assets = 0;  // in the current window
   std::uint16_t cookie_misses = 0;
   std::uint16_t unproved = 0;  // pages past the grace without a pass, since the last refusal
   std::uint8_t refusals = 0;   // repeats, for the escalation
+  std::uint8_t revocations = 0;  // passes revoked (pass_revoked)
   std::uint8_t ring_head = 0, ring_count = 0;
   bool fetched_robots = false, cookie_pending = false, cookie_returned = false, regular = false;
 };
@@ -309,6 +311,20 @@ void BehaviourTracker::proof_earned(std::uint64_t key, TimePoint now) {
   c.unproved = 0;
   c.refusals = 0;
   c.refused_until = TimePoint{};
+}
+
+unsigned BehaviourTracker::pass_revoked(std::uint64_t key, TimePoint now) {
+  Shard& shard = shard_for(key);
+  const std::lock_guard lock(shard.mu);
+  const std::uint64_t evictions_before = shard.evictions;
+  Client& c = shard.get(key, now);
+  if (shard.evictions != evictions_before) evictions_.fetch_add(1, std::memory_order_relaxed);
+  if (c.revocations > 0 && now - c.revoked_at >= std::chrono::hours(24)) c.revocations = 0;
+  if (c.revocations == 0 || now - c.revoked_at >= std::chrono::minutes(1)) {
+    if (c.revocations < 255) ++c.revocations;
+    c.revoked_at = now;
+  }
+  return c.revocations;
 }
 
 void BehaviourTracker::cookie_set(std::uint64_t key, TimePoint now) {

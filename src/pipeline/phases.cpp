@@ -212,6 +212,13 @@ challenge::PassContext pass_context(const RequestContext& ctx) {
   return pc;
 }
 
+// The behaviour table's key of this client (address, User-Agent, header order).
+std::uint64_t client_key(const RequestContext& ctx) {
+  return detect::BehaviourTracker::client_key(ctx.client.ip,
+                                              (*ctx.request)[bhttp::field::user_agent],
+                                              detect::header_order_hash(*ctx.request));
+}
+
 std::vector<std::string_view> cookie_headers(const RequestContext& ctx) {
   std::vector<std::string_view> out;
   if (ctx.request == nullptr) return out;
@@ -268,14 +275,14 @@ std::optional<http::LocalReply> serve_builtin(RequestContext& ctx, const Runtime
   challenge::VerifyOutcome o = challenge::handle_verify(rt.challenge, *keys, *services.spent, vr);
   if (o.passed && services.behaviour != nullptr) {
     // The client proved itself: its unproved pages and refusals start over (proof.refused).
-    services.behaviour->proof_earned(
-        detect::BehaviourTracker::client_key(ctx.client.ip, pc.user_agent,
-                                             detect::header_order_hash(*ctx.request)),
-        now);
+    services.behaviour->proof_earned(client_key(ctx), now);
   }
   ctx.decision.rule_id.clear();
-  ctx.decision.source = o.passed ? rules::Decision::Source::challenge_passed
-                                 : rules::Decision::Source::challenge_failed;
+  // The silent proof's challenge and worker script are no verdict either way.
+  const bool proof_step = o.reason == "proof_challenge" || o.reason == "proof_worker";
+  ctx.decision.source = o.passed    ? rules::Decision::Source::challenge_passed
+                        : proof_step ? rules::Decision::Source::default_
+                                     : rules::Decision::Source::challenge_failed;
   return reply_from(o.status, std::move(o.body), std::move(o.headers));
 }
 
@@ -397,7 +404,9 @@ limit::KeyInput limit_key_input(const RequestContext& ctx) {
   return in;
 }
 
-Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit::Verdict> verdicts) {
+Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit::Verdict> verdicts,
+                  const Services* services, std::chrono::system_clock::time_point wall_now,
+                  TimePoint now) {
   const std::vector<limit::Verdict> all(verdicts.begin(), verdicts.end());
   const limit::Verdict v = limit::strictest(all);
   if (v.spec == nullptr || v.kind == limit::Verdict::Kind::pass) return Forward{};
@@ -405,6 +414,20 @@ Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit:
   if (v.shadow) return Forward{};
   if (v.kind == limit::Verdict::Kind::delay) {
     return Forward{std::chrono::ceil<std::chrono::milliseconds>(v.wait)};
+  }
+  if (v.spec->answer_challenge && services != nullptr && services->keys != nullptr &&
+      ctx.request != nullptr) {
+    // A pass that read past its budget: the client proves itself again, harder each time.
+    const unsigned revocations =
+        services->behaviour != nullptr ? services->behaviour->pass_revoked(client_key(ctx), now)
+                                       : 1;
+    const unsigned difficulty = std::min<unsigned>(
+        challenge::kMaxDifficulty, rt.challenge.max_difficulty + 2 * (revocations - 1));
+    const auto keys = services->keys->load();
+    challenge::ChallengeReply cr =
+        challenge::challenge_reply(rt.challenge, *keys, challenge::Level::js, difficulty,
+                                   pass_context(ctx), ctx.target, ctx.client.tls, wall_now);
+    return Respond{reply_from(cr.status, std::move(cr.body), std::move(cr.headers)), {}};
   }
   http::LocalReply r = http::error_reply(v.spec->status);
   r.headers.emplace_back("Retry-After", limit::retry_after_value(v.retry_after));
@@ -437,8 +460,8 @@ void prepare_upstream_request(const RequestContext& ctx, const Runtime& rt,
     // A page that may be rewritten is asked for uncompressed: the rewriter reads HTML, and
     // bawwab compresses what it sends itself (plan_response), for the coding the client chose.
     if (!ctx.decision.html_rewrites.empty() || ctx.decision.prove) {
-    out.erase(bhttp::field::accept_encoding);
-  }
+      out.erase(bhttp::field::accept_encoding);
+    }
   }
 }
 

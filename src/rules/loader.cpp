@@ -41,8 +41,8 @@ constexpr Keys<3> kListKeys = {"signal", "patterns", "file"};
 constexpr Keys<2> kPatternKeys = {"pattern", "label"};
 constexpr Keys<2> kNetworkKeys = {"cidrs", "file"};
 constexpr Keys<3> kCrawlerKeys = {"user_agent", "network", "dns"};
-constexpr Keys<11> kLimitKeys = {"name",        "key",         "rate",      "burst",
-                                 "on_exceed",   "status",      "max_delay", "ban",
+constexpr Keys<12> kLimitKeys = {"name",        "key",         "rate",      "burst",
+                                 "on_exceed",   "status",      "max_delay", "ban", "answer",
                                  "ipv4_prefix", "ipv6_prefix", "mode"};
 constexpr Keys<3> kBanKeys = {"duration", "escalation", "max"};
 constexpr Keys<3> kOnExceed = {"reject", "delay", "ban"};
@@ -714,6 +714,18 @@ class Loader : Reader {
           ok = false;
         }
         ok = read_ban(e.value, a, spec) && ok;
+      } else if (e.key == "answer") {
+        const auto s = read_scalar(e.value, a, "status or challenge");
+        if (s && (*s == "status" || *s == "challenge")) {
+          spec.answer_challenge = *s == "challenge";
+          if (spec.on_exceed == limit::OnExceed::delay) {
+            error(a, "answer applies to refusals (on_exceed: reject or ban), not to delay");
+            ok = false;
+          }
+        } else {
+          if (s) error(a, "expected status or challenge, got " + quote(*s));
+          ok = false;
+        }
       } else if (e.key == "ipv4_prefix") {
         const auto v = read_int(e.value, a, 0, 32);
         ok = ok && v;

@@ -969,7 +969,8 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       verdicts.push_back(co_await store.check(*spec, in, SteadyClock::now()));
       if (verdicts.back().fallback) shared_.stats.limit_store_fallbacks.inc();
     }
-    co_return pipeline::apply_limits(ctx, rt, verdicts);
+    co_return pipeline::apply_limits(ctx, rt, verdicts, &shared_.services,
+                                     std::chrono::system_clock::now(), SteadyClock::now());
   }
 
   // For behaviour.cookie_ignored: clients that never return a cookie bawwab set.

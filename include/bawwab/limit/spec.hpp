@@ -53,6 +53,11 @@ struct LimitSpec {
   double ban_escalation = 1.0;                    // ban: multiplier for each repeat offence
   std::chrono::seconds ban_max{86'400};           // ban: cap on an escalated ban
   bool shadow = false;  // count and log exceeds, never enforce
+  // How a refusal (reject, or ban) is answered: `status` (429 with Retry-After), or a JS
+  // challenge at more than the challenge settings' max_difficulty, even for a client that holds
+  // a pass. Keyed by the pass cookie, that revokes a pass that read past its budget: the client
+  // proves itself again, harder each time (pipeline::apply_limits).
+  bool answer_challenge = false;
 
   // Where it was defined, for diagnostics and `explain`.
   std::string file;

@@ -98,8 +98,13 @@ Plan act(const RequestContext& ctx, const Runtime& rt, const Services& services,
 limit::KeyInput limit_key_input(const RequestContext& ctx);
 
 // The limiter's verdicts (one per limit of the CheckLimits plan, same order) become the plan:
-// the strictest wins; shadow verdicts are only logged.
-Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit::Verdict> verdicts);
+// the strictest wins; shadow verdicts are only logged. A refusal by a limit with `answer:
+// challenge` is a JS challenge (pass or not) at the challenge settings' max_difficulty, 2 bits
+// more for each earlier revocation of this client's passes (the behaviour table counts them,
+// at `now`); without `services` (or keys) it is the limit's status.
+Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit::Verdict> verdicts,
+                  const Services* services = nullptr,
+                  std::chrono::system_clock::time_point wall_now = {}, TimePoint now = {});
 
 // Upstream: turns the client's head into the head sent to the origin (hop-by-hop removed,
 // forwarding headers set, origin-form target, HTTP/1.1), in place: `head` is normally the parsed
