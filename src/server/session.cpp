@@ -4,8 +4,8 @@
 //   -> response filters -> log
 //
 // The deciding phases live in pipeline/phases (pure); this file only sequences them and does the
-// I/O. Bodies are streamed in both directions through one fixed buffer (Beast's relay pattern:
-// parser<buffer_body> + serializer), never held whole.
+// I/O. Bodies are streamed in both directions through one fixed buffer (body_relay: Beast's relay
+// pattern, parser<buffer_body> + serializer), never held whole.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,7 +18,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 
-#include <array>
 #include <memory>
 #include <optional>
 
@@ -35,6 +34,8 @@
 #include "bawwab/limit/redis_store.hpp"
 #include "bawwab/pipeline/phases.hpp"
 #include "bawwab/rules/signals.hpp"
+#include "body_relay.hpp"
+#include "deadline.hpp"
 #include "worker.hpp"
 
 namespace bawwab::server {
@@ -46,9 +47,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kRelayBuffer = 32 * 1024;
-constexpr std::size_t kFilteredPiece = 16 * 1024;
-constexpr std::size_t kFilteredSlack = 1024;  // room for insertions before filtered_ grows
 constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 constexpr std::size_t kMaxChunkExtension = 1024;
 
@@ -74,104 +72,6 @@ bool is_idempotent(bhttp::verb v) {
 bool iequals(std::string_view a, std::string_view b) {
   return beast::iequals(a, b);
 }
-
-// A one-shot timer that cancels a socket's pending operations when it fires, unless disarmed first.
-// The flag is shared with the handler so that an expiry already queued when we disarm does nothing.
-class SocketDeadline {
- public:
-  explicit SocketDeadline(asio::any_io_executor ex) : timer_(ex) {}
-  ~SocketDeadline() { disarm(); }
-
-  void arm(tcp::socket& socket, std::chrono::steady_clock::duration d) {
-    disarm();
-    armed_ = std::make_shared<bool>(true);
-    fired_ = std::make_shared<bool>(false);
-    timer_.expires_after(d);
-    timer_.async_wait([armed = armed_, fired = fired_, &socket](beast::error_code ec) {
-      if (ec || !*armed) return;
-      *fired = true;
-      beast::error_code ignored;
-      socket.cancel(ignored);
-    });
-  }
-  void disarm() {
-    if (armed_) *armed_ = false;
-    timer_.cancel();
-  }
-  bool fired() const { return fired_ && *fired_; }
-
- private:
-  asio::steady_timer timer_;
-  std::shared_ptr<bool> armed_;
-  std::shared_ptr<bool> fired_;
-};
-
-// The client's idle/header deadline. Re-armed twice per request (idle wait, then header), so it
-// is lazy: arming only moves a time point, and the one outstanding timer wait re-waits when it
-// wakes early. In steady keep-alive traffic that is no timer operation per request at all.
-class LazyDeadline {
- public:
-  LazyDeadline(asio::any_io_executor ex, tcp::socket& socket)
-      : state_(std::make_shared<State>(ex, socket)) {}
-  ~LazyDeadline() {
-    state_->socket = nullptr;
-    state_->armed = false;
-    state_->timer.cancel();
-  }
-
-  void arm(std::chrono::steady_clock::duration d) {
-    State& s = *state_;
-    s.deadline = SteadyClock::now() + d;
-    s.armed = true;
-    s.fired = false;
-    if (!s.waiting || s.deadline < s.wait_until) start(state_);
-  }
-  void disarm() { state_->armed = false; }
-  bool fired() const { return state_->fired; }
-  // Points the deadline at another socket (the upstream one changes per request).
-  void attach(tcp::socket& socket) {
-    state_->socket = &socket;
-    state_->armed = false;
-    state_->fired = false;
-  }
-
- private:
-  struct State {
-    State(asio::any_io_executor ex, tcp::socket& s) : timer(ex), socket(&s) {}
-    asio::steady_timer timer;
-    tcp::socket* socket;
-    TimePoint deadline{};
-    TimePoint wait_until{};
-    std::uint64_t wait_id = 0;
-    bool armed = false;
-    bool fired = false;
-    bool waiting = false;
-  };
-
-  static void start(const std::shared_ptr<State>& state) {
-    State& s = *state;
-    s.waiting = true;
-    s.wait_until = s.deadline;
-    const std::uint64_t id = ++s.wait_id;
-    s.timer.expires_at(s.deadline);  // cancels an earlier wait, whose handler sees a stale id
-    s.timer.async_wait([state, id](beast::error_code ec) {
-      State& st = *state;
-      if (id != st.wait_id) return;
-      st.waiting = false;
-      if (ec || st.socket == nullptr || !st.armed) return;
-      if (SteadyClock::now() < st.deadline) {
-        start(state);  // re-armed later since this wait began
-        return;
-      }
-      st.fired = true;
-      st.armed = false;
-      beast::error_code ignored;
-      st.socket->cancel(ignored);
-    });
-  }
-
-  std::shared_ptr<State> state_;
-};
 
 // How reading a request head ended.
 struct HeadRead {
@@ -243,7 +143,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
 
     const auto gen = shared_.generation.load();
     buffer_.emplace(gen->runtime->config->limits.max_header_bytes + 4096);
-    relay_ = std::make_unique<std::array<char, kRelayBuffer>>();
+    relay_.allocate();
     for (unsigned served = 0;; ++served) {
       const bool keep = co_await serve_request(served);
       if (!keep || draining_ || worker_.draining()) break;
@@ -668,108 +568,13 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     co_return !ec;
   }
 
-  // How one body relay ended.
-  struct RelayEnd {
-    enum class Kind { done, truncated, read_failed, write_failed };
-    Kind kind = Kind::done;
-    beast::error_code ec;    // the failed read's or write's error
-    bool timed_out = false;  // the failed side's deadline fired
-  };
-
-  // The one body relay, for both directions (Beast's relay pattern): reads the body from `src`
-  // through `parser` into the relay buffer, passes each piece through `filters` (when not null)
-  // and writes what comes out through `sr`, which serializes the same message, to `dst`. Every
-  // read and write has its deadline. Memory is the relay buffer plus what the filters hold and
-  // emit for one piece: bounded, and the first piece goes out as soon as it is read.
-  template <class Src, class Parser, class Dst, class Serializer>
-  asio::awaitable<RelayEnd> relay_body(Src& src, beast::flat_buffer& src_buffer, Parser& parser,
-                                       LazyDeadline& src_deadline,
-                                       std::chrono::milliseconds read_timeout, Dst& dst,
-                                       Serializer& sr, LazyDeadline& dst_deadline,
-                                       std::chrono::milliseconds write_timeout,
-                                       FilterChain* filters, std::uint64_t& bytes_read,
-                                       std::uint64_t& bytes_written) {
-    auto& body = parser.get().body();
-    auto& buf = *relay_;
-    // A filtered body is read in smaller pieces: what the filters emit for one piece is held in
-    // filtered_ until written, so the piece size bounds the extra memory of a response in flight
-    // (issue 10: at most 16 KB with the rewriter's own state). Once every filter is idle (a
-    // rewriter whose insertions are made), the rest streams as if unfiltered: full pieces, no
-    // copy, and filtered_'s memory is given back.
-    if (filters != nullptr) {
-      filtered_.clear();
-      filtered_.reserve(kFilteredPiece + kFilteredSlack);  // an insertion does not double it
-    }
-    do {
-      if (filters != nullptr && filters->idle()) {
-        filters = nullptr;
-        filtered_ = std::string();
-      }
-      const std::size_t window = filters != nullptr ? kFilteredPiece : buf.size();
-      if (!parser.is_done()) {
-        body.data = buf.data();
-        body.size = window;
-        src_deadline.arm(read_timeout);
-        auto [ec, n] = co_await bhttp::async_read_some(src, src_buffer, parser, nothrow);
-        src_deadline.disarm();
-        if (ec == bhttp::error::need_buffer) ec = {};
-        bytes_read += n;
-        if (ec) co_return RelayEnd{RelayEnd::Kind::read_failed, ec, src_deadline.fired()};
-        const std::size_t got = window - body.size;
-        const bool last = parser.is_done();
-        if (filters != nullptr) {
-          filtered_.clear();
-          filters->on_data(std::string_view(buf.data(), got), filtered_, last);
-          body.data = filtered_.data();
-          body.size = filtered_.size();
-          body.more = !last && !filters->finished();
-        } else {
-          body.data = buf.data();
-          body.size = got;
-          body.more = !last;
-        }
-        // Nothing yet (only a chunk header arrived, or a filter holds the piece back): writing
-        // now would emit an empty chunk, which chunked coding reads as the end of the body.
-        if (body.size == 0 && body.more) continue;
-        // An empty last piece must be "no buffer", or the chunked serializer writes the last
-        // chunk twice (once for the empty buffer, once for the end).
-        if (body.size == 0) body.data = nullptr;
-      } else {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
-        if (filters != nullptr && !filters->finished()) {  // the body ended: filters flush
-          filtered_.clear();
-          filters->on_data({}, filtered_, true);
-          if (!filtered_.empty()) {
-            body.data = filtered_.data();
-            body.size = filtered_.size();
-          }
-        }
-      }
-      dst_deadline.arm(write_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(dst, sr, nothrow);
-      dst_deadline.disarm();
-      if (wec == bhttp::error::need_buffer) wec = {};
-      bytes_written += wn;
-      if (wec) co_return RelayEnd{RelayEnd::Kind::write_failed, wec, dst_deadline.fired()};
-      if (filters != nullptr && filters->finished()) {
-        // A filter ended the body early (a page truncated after its head): the rest of the
-        // origin's body is not read, so that connection cannot be reused.
-        co_return RelayEnd{parser.is_done() ? RelayEnd::Kind::done : RelayEnd::Kind::truncated,
-                           {}, false};
-      }
-    } while (!parser.is_done() && !sr.is_done());  // Beast's relay condition
-    co_return RelayEnd{};
-  }
-
   // Client body -> origin.
   asio::awaitable<Attempt> relay_request_body(bhttp::serializer<true, bhttp::buffer_body>& sr,
                                               const config::ServerConfig& cfg,
                                               pipeline::Outcome& outcome) {
     body_started_ = true;
     std::uint64_t sent = 0;
-    const RelayEnd end = co_await relay_body(stream_, *buffer_, *parser_, deadline_,
+    const RelayEnd end = co_await relay_.relay(stream_, *buffer_, *parser_, deadline_,
                                              cfg.timeouts.client_body, *up_, sr, up_deadline_,
                                              cfg.timeouts.upstream_read, nullptr,
                                              outcome.bytes_in, sent);
@@ -890,7 +695,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     // The head goes out together with the first piece of body (one write, not two): the
     // serializer writes whatever of the head is still pending before the body.
     std::uint64_t received = 0;
-    const RelayEnd end = co_await relay_body(
+    const RelayEnd end = co_await relay_.relay(
         *up_, *up_buffer_, *resp_, up_deadline_, cfg.timeouts.upstream_read, stream_, sr,
         deadline_, cfg.timeouts.client_send, plan.filters.empty() ? nullptr : &plan.filters,
         received, outcome.bytes_out);
@@ -1032,7 +837,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       deadline_.arm(std::chrono::seconds(2));
       std::size_t discarded = 0;
       while (discarded < 1024 * 1024) {
-        auto [ec, n] = co_await lowest().async_read_some(asio::buffer(*relay_), nothrow);
+        auto [ec, n] = co_await lowest().async_read_some(asio::buffer(relay_.buffer()), nothrow);
         if (ec) break;
         discarded += n;
       }
@@ -1050,8 +855,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   bool draining_ = false;
 
   std::optional<beast::flat_buffer> buffer_;
-  std::unique_ptr<std::array<char, kRelayBuffer>> relay_;
-  std::string filtered_;  // what the body filters emit for one piece (reused)
+  BodyRelay relay_;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
   std::optional<bhttp::response_parser<bhttp::buffer_body>> resp_;
   std::optional<beast::flat_buffer> up_buffer_;
