@@ -3,22 +3,21 @@
 //   accept -> TLS hello -> request head -> signals -> rules -> action -> upstream
 //   -> response filters -> log
 //
-// The deciding phases live in pipeline/phases (pure); this file only sequences them and does the
-// I/O. Bodies are streamed in both directions through one fixed buffer (Beast's relay pattern:
+// The deciding phases live in pipeline/phases (pure) and the exchange with the origin in
+// upstream_exchange; this file only sequences them and does the client's I/O. Bodies are streamed
+// in both directions through one fixed buffer (body_relay: Beast's relay pattern,
 // parser<buffer_body> + serializer), never held whole.
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 
-#include <array>
 #include <memory>
 #include <optional>
 
@@ -35,6 +34,9 @@
 #include "bawwab/limit/redis_store.hpp"
 #include "bawwab/pipeline/phases.hpp"
 #include "bawwab/rules/signals.hpp"
+#include "body_relay.hpp"
+#include "deadline.hpp"
+#include "upstream_exchange.hpp"
 #include "worker.hpp"
 
 namespace bawwab::server {
@@ -46,131 +48,12 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t kRelayBuffer = 32 * 1024;
-constexpr std::size_t kFilteredPiece = 16 * 1024;
-constexpr std::size_t kFilteredSlack = 1024;  // room for insertions before filtered_ grows
-constexpr std::uint32_t kUpstreamHeaderLimit = 64 * 1024;
 constexpr std::size_t kMaxChunkExtension = 1024;
 
 // Beast keeps a reference to the callback, so it lives here rather than in a temporary.
 auto reject_long_chunk_extensions = [](std::uint64_t, std::string_view extensions,
                                        beast::error_code& ec) {
   if (extensions.size() > kMaxChunkExtension) ec = bhttp::error::bad_chunk_extension;
-};
-
-bool is_idempotent(bhttp::verb v) {
-  switch (v) {
-    case bhttp::verb::get:
-    case bhttp::verb::head:
-    case bhttp::verb::options:
-    case bhttp::verb::put:
-    case bhttp::verb::delete_:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return beast::iequals(a, b);
-}
-
-// A one-shot timer that cancels a socket's pending operations when it fires, unless disarmed first.
-// The flag is shared with the handler so that an expiry already queued when we disarm does nothing.
-class SocketDeadline {
- public:
-  explicit SocketDeadline(asio::any_io_executor ex) : timer_(ex) {}
-  ~SocketDeadline() { disarm(); }
-
-  void arm(tcp::socket& socket, std::chrono::steady_clock::duration d) {
-    disarm();
-    armed_ = std::make_shared<bool>(true);
-    fired_ = std::make_shared<bool>(false);
-    timer_.expires_after(d);
-    timer_.async_wait([armed = armed_, fired = fired_, &socket](beast::error_code ec) {
-      if (ec || !*armed) return;
-      *fired = true;
-      beast::error_code ignored;
-      socket.cancel(ignored);
-    });
-  }
-  void disarm() {
-    if (armed_) *armed_ = false;
-    timer_.cancel();
-  }
-  bool fired() const { return fired_ && *fired_; }
-
- private:
-  asio::steady_timer timer_;
-  std::shared_ptr<bool> armed_;
-  std::shared_ptr<bool> fired_;
-};
-
-// The client's idle/header deadline. Re-armed twice per request (idle wait, then header), so it
-// is lazy: arming only moves a time point, and the one outstanding timer wait re-waits when it
-// wakes early. In steady keep-alive traffic that is no timer operation per request at all.
-class LazyDeadline {
- public:
-  LazyDeadline(asio::any_io_executor ex, tcp::socket& socket)
-      : state_(std::make_shared<State>(ex, socket)) {}
-  ~LazyDeadline() {
-    state_->socket = nullptr;
-    state_->armed = false;
-    state_->timer.cancel();
-  }
-
-  void arm(std::chrono::steady_clock::duration d) {
-    State& s = *state_;
-    s.deadline = SteadyClock::now() + d;
-    s.armed = true;
-    s.fired = false;
-    if (!s.waiting || s.deadline < s.wait_until) start(state_);
-  }
-  void disarm() { state_->armed = false; }
-  bool fired() const { return state_->fired; }
-  // Points the deadline at another socket (the upstream one changes per request).
-  void attach(tcp::socket& socket) {
-    state_->socket = &socket;
-    state_->armed = false;
-    state_->fired = false;
-  }
-
- private:
-  struct State {
-    State(asio::any_io_executor ex, tcp::socket& s) : timer(ex), socket(&s) {}
-    asio::steady_timer timer;
-    tcp::socket* socket;
-    TimePoint deadline{};
-    TimePoint wait_until{};
-    std::uint64_t wait_id = 0;
-    bool armed = false;
-    bool fired = false;
-    bool waiting = false;
-  };
-
-  static void start(const std::shared_ptr<State>& state) {
-    State& s = *state;
-    s.waiting = true;
-    s.wait_until = s.deadline;
-    const std::uint64_t id = ++s.wait_id;
-    s.timer.expires_at(s.deadline);  // cancels an earlier wait, whose handler sees a stale id
-    s.timer.async_wait([state, id](beast::error_code ec) {
-      State& st = *state;
-      if (id != st.wait_id) return;
-      st.waiting = false;
-      if (ec || st.socket == nullptr || !st.armed) return;
-      if (SteadyClock::now() < st.deadline) {
-        start(state);  // re-armed later since this wait began
-        return;
-      }
-      st.fired = true;
-      st.armed = false;
-      beast::error_code ignored;
-      st.socket->cancel(ignored);
-    });
-  }
-
-  std::shared_ptr<State> state_;
 };
 
 // How reading a request head ended.
@@ -185,9 +68,6 @@ struct HeadRead {
   TimePoint first_byte{};
 };
 
-// How one attempt at an upstream server ended.
-enum class Attempt { done, retry, next_server, failed };
-
 template <class Stream>
 class Session final : public SessionHandle, public std::enable_shared_from_this<Session<Stream>> {
  public:
@@ -199,7 +79,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
         shared_(worker.shared()),
         client_(std::move(client)),
         deadline_(worker.ioc().get_executor(), lowest()),
-        up_deadline_(worker.ioc().get_executor(), lowest()) {}
+        exchange_(worker, stream_, deadline_, relay_) {}
 
   static asio::awaitable<void> run(std::shared_ptr<Session> self) { co_await self->serve(); }
 
@@ -212,7 +92,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     beast::error_code ignored;
     lowest().shutdown(tcp::socket::shutdown_both, ignored);
     lowest().close(ignored);
-    if (upstream_ != nullptr) (*upstream_).close(ignored);
+    exchange_.abort();
   }
 
  private:
@@ -243,7 +123,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
 
     const auto gen = shared_.generation.load();
     buffer_.emplace(gen->runtime->config->limits.max_header_bytes + 4096);
-    relay_ = std::make_unique<std::array<char, kRelayBuffer>>();
+    relay_.allocate();
     for (unsigned served = 0;; ++served) {
       const bool keep = co_await serve_request(served);
       if (!keep || draining_ || worker_.draining()) break;
@@ -487,50 +367,19 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
                                 bool head_request) {
     const pipeline::Runtime& rt = *gen.runtime;
     const config::ServerConfig& cfg = *rt.config;
-    const proxy::GroupState* group = gen.upstreams->find(ctx.upstream->name);
 
     // The client's parsed message becomes the upstream request (Beast's relay pattern): edited in
     // place and serialized with the body flowing through it.
-    auto& up_req = parser_->get();
-    const bool had_length = up_req.find(bhttp::field::content_length) != up_req.end();
-    expect_continue_ = body_pending && iequals(up_req[bhttp::field::expect], "100-continue");
-    pipeline::prepare_upstream_request(ctx, rt, up_req.base());
-    if (body_pending) {
-      if (parser_->chunked()) up_req.chunked(true);
-      else up_req.content_length(parser_->content_length().value_or(0));
-    } else if (had_length) {
-      up_req.content_length(0);
-    }
-    if (!expect_continue_) up_req.erase(bhttp::field::expect);
-    body_started_ = false;
-    client_body_unread_ = false;
-    final_from_expect_ = false;
-    upstream_error_ = Errc::ok;
-
-    std::vector<proxy::ServerState*> order;
-    if (group != nullptr) order = proxy::try_order(*group, SteadyClock::now());
-    Errc last = Errc::no_upstream;
-    unsigned retries = 0;
-    for (std::size_t i = 0; i < order.size();) {
-      proxy::ServerState& server = *order[i];
-      const Attempt a = co_await attempt(ctx, cfg, *group, server, head_request, outcome);
-      if (a == Attempt::done) {
-        const bool keep = co_await relay_response(ctx, rt, outcome, head_request);
-        return_upstream_connection(server, *group, cfg);
-        co_return keep && !client_body_unread_ && served + 1 < cfg.limits.max_requests_per_connection;
-      }
-      last = upstream_error_;
-      if (a == Attempt::retry && retries < group->config->keepalive + 1) {
-        ++retries;
-        shared_.stats.upstream_retries.inc();
-        continue;  // same server, another (or a new) connection
-      }
-      if (a == Attempt::failed) break;
-      ++i;
+    exchange_.prepare(ctx, rt, *parser_, *buffer_, body_pending);
+    if (co_await exchange_.send(ctx, gen, outcome, head_request)) {
+      const bool keep = co_await relay_response(ctx, rt, outcome, head_request);
+      exchange_.release();
+      co_return keep && !exchange_.client_body_unread() &&
+          served + 1 < cfg.limits.max_requests_per_connection;
     }
 
     // No response from any server: 502, or 504 when the last one was too slow.
-    const pipeline::UpstreamFailure failure = pipeline::upstream_failure(last);
+    const pipeline::UpstreamFailure failure = pipeline::upstream_failure(exchange_.failure());
     outcome.error = failure.error;
     if (failure.status == 499) {  // the client went away while sending its body: nothing to write
       outcome.status = 499;
@@ -541,318 +390,13 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
     co_return !body_pending && parser_->keep_alive();
   }
 
-  // Sends the request head (and body) to `server` and reads the response head into resp_.
-  asio::awaitable<Attempt> attempt(const pipeline::RequestContext& ctx,
-                                   const config::ServerConfig& cfg, const proxy::GroupState& group,
-                                   proxy::ServerState& server, bool head_request,
-                                   pipeline::Outcome& outcome) {
-    const auto& timeouts = cfg.timeouts;
-    const auto fail = [&](Errc e) {
-      upstream_error_ = e;
-      server.record_failure(SteadyClock::now(), group.config->max_fails, group.config->fail_timeout);
-    };
-    bool reused = false;
-    up_.reset();
-    if (auto pooled = worker_.pool().take(server, SteadyClock::now(), timeouts.upstream_idle)) {
-      up_.emplace(std::move(*pooled));
-      reused = true;
-      shared_.stats.upstream_connections_reused.inc();
-    } else {
-      auto conn = co_await proxy::connect_upstream(worker_.ioc().get_executor(), server,
-                                                   timeouts.upstream_connect);
-      if (!conn) {
-        (conn.error() == Errc::upstream_timeout ? shared_.stats.upstream_timeouts
-                                                : shared_.stats.upstream_connect_failures).inc();
-        fail(static_cast<Errc>(conn.error().value()));
-        log::warning("upstream " + server.url() + ": " + conn.error().message());
-        co_return Attempt::next_server;
-      }
-      up_.emplace(std::move(*conn));
-      server.count_connect();
-      shared_.stats.upstream_connections_opened.inc();
-    }
-    upstream_ = &*up_;
-    up_deadline_.attach(*up_);
-    server.count_request();
-    server.add_active(1);
-    struct Active {
-      proxy::ServerState& s;
-      ~Active() { s.add_active(-1); }
-    } active{server};
-    outcome.upstream = server.url();
-    const bool may_retry = reused && !body_started_ && is_idempotent(ctx.request->method());
-    const auto sent_at = SteadyClock::now();
-
-    auto& up_req = parser_->get();
-    up_req.body().data = nullptr;
-    up_req.body().size = 0;
-    up_req.body().more = !parser_->is_done();
-    bhttp::serializer<true, bhttp::buffer_body> sr{up_req};
-    up_deadline_.arm(timeouts.upstream_read);
-    auto [wec, wn] = co_await bhttp::async_write_header(*up_, sr, nothrow);
-    if (wec) {
-      close_upstream();
-      if (may_retry) co_return Attempt::retry;
-      if (reused && body_started_) {
-        upstream_error_ = Errc::upstream_closed;
-        co_return Attempt::failed;
-      }
-      fail(Errc::upstream_connect_failed);
-      co_return Attempt::next_server;
-    }
-
-    // Reserve up front: an empty flat_buffer makes Beast read the origin in 512-byte steps.
-    if (!up_buffer_) {
-      up_buffer_.emplace();
-      up_buffer_->reserve(16 * 1024);
-    }
-    up_buffer_->clear();
-    resp_.emplace();
-    resp_->header_limit(kUpstreamHeaderLimit);
-    resp_->body_limit(boost::none);  // streamed: the origin's pages and downloads have no cap here
-    if (head_request) resp_->skip(true);
-
-    const bool has_body = up_req.body().more;
-    if (has_body) {
-      bool send_body = true;
-      if (expect_continue_) {
-        // RFC 9110 §10.1.1: we forwarded the expectation; the origin's answer decides. If it says
-        // nothing for a moment, tell the client to go on (as curl itself would after 1 s).
-        const bool readable = co_await wait_readable(*up_, timeouts.expect_continue);
-        bool origin_continue = false;
-        if (readable) {
-          const Attempt a = co_await read_response_head(cfg, may_retry, &origin_continue);
-          if (a != Attempt::done) co_return a;
-          if (!origin_continue) {  // a final answer without the body (401, 413, 417...)
-            send_body = false;
-            client_body_unread_ = true;
-            final_from_expect_ = true;
-          }
-        }
-        if (send_body && ctx.http_version == 11) {
-          static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-          deadline_.arm(timeouts.client_send);
-          auto [cec, cn] = co_await asio::async_write(stream_, asio::buffer(kContinue), nothrow);
-          if (cec) {
-            close_upstream();
-            upstream_error_ = Errc::client_closed;
-            co_return Attempt::failed;
-          }
-          outcome.bytes_out += cn;
-        }
-      }
-      if (send_body) {
-        const Attempt a = co_await relay_request_body(sr, cfg, outcome);
-        if (a != Attempt::done) co_return a;
-      }
-    }
-    if (!final_from_expect_) {
-      const Attempt a = co_await read_response_head(cfg, may_retry && !has_body, nullptr);
-      if (a != Attempt::done) co_return a;
-    }
-    const double ms =
-        std::chrono::duration<double, std::milli>(SteadyClock::now() - sent_at).count();
-    outcome.upstream_ms = ms;
-    shared_.stats.upstream_duration.observe(ms / 1000.0);
-    server.record_success();
-    co_return Attempt::done;
-  }
-
-  // Waits until the upstream socket has something to read, for at most `d`.
-  asio::awaitable<bool> wait_readable(tcp::socket& up, std::chrono::milliseconds d) {
-    SocketDeadline deadline(worker_.ioc().get_executor());
-    up_deadline_.disarm();
-    deadline.arm(up, d);
-    auto [ec] = co_await up.async_wait(tcp::socket::wait_read, nothrow);
-    deadline.disarm();
-    co_return !ec;
-  }
-
-  // How one body relay ended.
-  struct RelayEnd {
-    enum class Kind { done, truncated, read_failed, write_failed };
-    Kind kind = Kind::done;
-    beast::error_code ec;    // the failed read's or write's error
-    bool timed_out = false;  // the failed side's deadline fired
-  };
-
-  // The one body relay, for both directions (Beast's relay pattern): reads the body from `src`
-  // through `parser` into the relay buffer, passes each piece through `filters` (when not null)
-  // and writes what comes out through `sr`, which serializes the same message, to `dst`. Every
-  // read and write has its deadline. Memory is the relay buffer plus what the filters hold and
-  // emit for one piece: bounded, and the first piece goes out as soon as it is read.
-  template <class Src, class Parser, class Dst, class Serializer>
-  asio::awaitable<RelayEnd> relay_body(Src& src, beast::flat_buffer& src_buffer, Parser& parser,
-                                       LazyDeadline& src_deadline,
-                                       std::chrono::milliseconds read_timeout, Dst& dst,
-                                       Serializer& sr, LazyDeadline& dst_deadline,
-                                       std::chrono::milliseconds write_timeout,
-                                       FilterChain* filters, std::uint64_t& bytes_read,
-                                       std::uint64_t& bytes_written) {
-    auto& body = parser.get().body();
-    auto& buf = *relay_;
-    // A filtered body is read in smaller pieces: what the filters emit for one piece is held in
-    // filtered_ until written, so the piece size bounds the extra memory of a response in flight
-    // (issue 10: at most 16 KB with the rewriter's own state). Once every filter is idle (a
-    // rewriter whose insertions are made), the rest streams as if unfiltered: full pieces, no
-    // copy, and filtered_'s memory is given back.
-    if (filters != nullptr) {
-      filtered_.clear();
-      filtered_.reserve(kFilteredPiece + kFilteredSlack);  // an insertion does not double it
-    }
-    do {
-      if (filters != nullptr && filters->idle()) {
-        filters = nullptr;
-        filtered_ = std::string();
-      }
-      const std::size_t window = filters != nullptr ? kFilteredPiece : buf.size();
-      if (!parser.is_done()) {
-        body.data = buf.data();
-        body.size = window;
-        src_deadline.arm(read_timeout);
-        auto [ec, n] = co_await bhttp::async_read_some(src, src_buffer, parser, nothrow);
-        src_deadline.disarm();
-        if (ec == bhttp::error::need_buffer) ec = {};
-        bytes_read += n;
-        if (ec) co_return RelayEnd{RelayEnd::Kind::read_failed, ec, src_deadline.fired()};
-        const std::size_t got = window - body.size;
-        const bool last = parser.is_done();
-        if (filters != nullptr) {
-          filtered_.clear();
-          filters->on_data(std::string_view(buf.data(), got), filtered_, last);
-          body.data = filtered_.data();
-          body.size = filtered_.size();
-          body.more = !last && !filters->finished();
-        } else {
-          body.data = buf.data();
-          body.size = got;
-          body.more = !last;
-        }
-        // Nothing yet (only a chunk header arrived, or a filter holds the piece back): writing
-        // now would emit an empty chunk, which chunked coding reads as the end of the body.
-        if (body.size == 0 && body.more) continue;
-        // An empty last piece must be "no buffer", or the chunked serializer writes the last
-        // chunk twice (once for the empty buffer, once for the end).
-        if (body.size == 0) body.data = nullptr;
-      } else {
-        body.data = nullptr;
-        body.size = 0;
-        body.more = false;
-        if (filters != nullptr && !filters->finished()) {  // the body ended: filters flush
-          filtered_.clear();
-          filters->on_data({}, filtered_, true);
-          if (!filtered_.empty()) {
-            body.data = filtered_.data();
-            body.size = filtered_.size();
-          }
-        }
-      }
-      dst_deadline.arm(write_timeout);
-      auto [wec, wn] = co_await bhttp::async_write(dst, sr, nothrow);
-      dst_deadline.disarm();
-      if (wec == bhttp::error::need_buffer) wec = {};
-      bytes_written += wn;
-      if (wec) co_return RelayEnd{RelayEnd::Kind::write_failed, wec, dst_deadline.fired()};
-      if (filters != nullptr && filters->finished()) {
-        // A filter ended the body early (a page truncated after its head): the rest of the
-        // origin's body is not read, so that connection cannot be reused.
-        co_return RelayEnd{parser.is_done() ? RelayEnd::Kind::done : RelayEnd::Kind::truncated,
-                           {}, false};
-      }
-    } while (!parser.is_done() && !sr.is_done());  // Beast's relay condition
-    co_return RelayEnd{};
-  }
-
-  // Client body -> origin.
-  asio::awaitable<Attempt> relay_request_body(bhttp::serializer<true, bhttp::buffer_body>& sr,
-                                              const config::ServerConfig& cfg,
-                                              pipeline::Outcome& outcome) {
-    body_started_ = true;
-    std::uint64_t sent = 0;
-    const RelayEnd end = co_await relay_body(stream_, *buffer_, *parser_, deadline_,
-                                             cfg.timeouts.client_body, *up_, sr, up_deadline_,
-                                             cfg.timeouts.upstream_read, nullptr,
-                                             outcome.bytes_in, sent);
-    if (end.kind == RelayEnd::Kind::read_failed) {
-      close_upstream();
-      const beast::error_code& ec = end.ec;
-      if (ec == bhttp::error::body_limit) {
-        shared_.stats.client_errors_too_large.inc();
-        upstream_error_ = Errc::body_too_large;
-      } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
-                 ec != bhttp::error::partial_message) {
-        // Bad chunk sizes, extensions or trailers: the origin saw a truncated body only.
-        shared_.stats.client_errors_bad_request.inc();
-        upstream_error_ = Errc::bad_request_body;
-      } else {
-        upstream_error_ = Errc::client_closed;  // gone or too slow
-      }
-      co_return Attempt::failed;
-    }
-    if (end.kind == RelayEnd::Kind::write_failed) {
-      close_upstream();
-      shared_.stats.upstream_protocol_errors.inc();
-      upstream_error_ = Errc::upstream_closed;
-      co_return Attempt::failed;
-    }
-    co_return Attempt::done;
-  }
-
-  // Reads the origin's response head into resp_, skipping interim 1xx responses. With
-  // `saw_continue` set, returns after a 100 (the expect-continue handshake).
-  asio::awaitable<Attempt> read_response_head(const config::ServerConfig& cfg, bool may_retry,
-                                              bool* saw_continue) {
-    for (;;) {
-      up_deadline_.arm(cfg.timeouts.upstream_read);
-      auto [ec, n] = co_await bhttp::async_read_header(*up_, *up_buffer_, *resp_, nothrow);
-      if (ec) {
-        const bool nothing = n == 0 && up_buffer_->size() == 0;
-        close_upstream();
-        if (up_deadline_.fired()) {
-          shared_.stats.upstream_timeouts.inc();
-          upstream_error_ = Errc::upstream_timeout;
-          // A slow origin is not a dead one, but repeated timeouts should still move traffic.
-          co_return Attempt::failed;
-        }
-        if (may_retry && nothing &&
-            (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-             ec == asio::error::eof)) {
-          co_return Attempt::retry;
-        }
-        shared_.stats.upstream_protocol_errors.inc();
-        upstream_error_ = Errc::upstream_protocol_error;
-        co_return Attempt::failed;
-      }
-      const unsigned status = resp_->get().result_int();
-      if (status >= 100 && status < 200) {
-        if (status == 101) {  // we never forward Upgrade, so this is the origin misbehaving
-          close_upstream();
-          shared_.stats.upstream_protocol_errors.inc();
-          upstream_error_ = Errc::upstream_protocol_error;
-          co_return Attempt::failed;
-        }
-        const bool head_request = parser_->get().method() == bhttp::verb::head;
-        resp_.emplace();
-        resp_->header_limit(kUpstreamHeaderLimit);
-        resp_->body_limit(boost::none);
-        if (head_request) resp_->skip(true);
-        if (status == 100 && saw_continue != nullptr) {
-          *saw_continue = true;
-          co_return Attempt::done;
-        }
-        continue;  // 102/103 and late 100s are interim: wait for the final response
-      }
-      if (saw_continue != nullptr) *saw_continue = false;
-      co_return Attempt::done;
-    }
-  }
-
   // Response filters and plan, then origin body -> client through the plan's body filters.
   asio::awaitable<bool> relay_response(pipeline::RequestContext& ctx, const pipeline::Runtime& rt,
                                        pipeline::Outcome& outcome, bool head_request) {
     const config::ServerConfig& cfg = *rt.config;
     // The origin's parsed message is what the client gets (relay pattern): filtered in place.
-    auto& cres = resp_->get();
+    ResponseParser& resp = exchange_.response();
+    auto& cres = resp.get();
     const unsigned status = cres.result_int();
     pipeline::filter_response(ctx, rt, cres.base(), cres.version());
     pipeline::ResponsePlan plan =
@@ -861,7 +405,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
 
     const bool no_body = head_request || status == 204 || status == 304;
     bool keep = parser_->keep_alive() && !draining_ && !worker_.draining();
-    if (!no_body && (plan.rewritten || !resp_->content_length())) {
+    if (!no_body && (plan.rewritten || !resp.content_length())) {
       // The length is unknown until the body ends (chunked or close-delimited from the origin,
       // or rewritten here): chunked to a 1.1 client; a 1.0 client reads until we close.
       if (ctx.http_version == 11) cres.chunked(true);
@@ -881,61 +425,37 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       outcome.bytes_out += hn;
       if (hec) {
         outcome.error = "client_closed";
-        close_upstream();
+        exchange_.close();
         co_return false;
       }
-      if (!resp_->is_done()) close_upstream();  // e.g. a 204 with a body: do not reuse
+      if (!resp.is_done()) exchange_.close();  // e.g. a 204 with a body: do not reuse
       co_return keep;
     }
     // The head goes out together with the first piece of body (one write, not two): the
     // serializer writes whatever of the head is still pending before the body.
     std::uint64_t received = 0;
-    const RelayEnd end = co_await relay_body(
-        *up_, *up_buffer_, *resp_, up_deadline_, cfg.timeouts.upstream_read, stream_, sr,
-        deadline_, cfg.timeouts.client_send, plan.filters.empty() ? nullptr : &plan.filters,
-        received, outcome.bytes_out);
+    const RelayEnd end = co_await relay_.relay(
+        exchange_.socket(), exchange_.buffer(), resp, exchange_.deadline(),
+        cfg.timeouts.upstream_read, stream_, sr, deadline_, cfg.timeouts.client_send,
+        plan.filters.empty() ? nullptr : &plan.filters, received, outcome.bytes_out);
     switch (end.kind) {
       case RelayEnd::Kind::done: co_return keep;
       case RelayEnd::Kind::truncated:  // the rest of the origin's body is not wanted
-        close_upstream();
+        exchange_.close();
         co_return keep;
       case RelayEnd::Kind::read_failed:
         // Mid-body: the head is already sent, so the client can only learn by the close.
         outcome.error = end.timed_out ? "upstream_timeout_in_body" : "upstream_closed_in_body";
         (end.timed_out ? shared_.stats.upstream_timeouts : shared_.stats.upstream_protocol_errors)
             .inc();
-        close_upstream();
+        exchange_.close();
         co_return false;
       case RelayEnd::Kind::write_failed:
         outcome.error = "client_closed";
-        close_upstream();
+        exchange_.close();
         co_return false;
     }
     co_return false;
-  }
-
-  void return_upstream_connection(proxy::ServerState& server, const proxy::GroupState& group,
-                                  const config::ServerConfig& /*cfg*/) {
-    upstream_ = nullptr;
-    up_deadline_.disarm();
-    if (!up_) return;
-    const bool reusable = resp_ && resp_->is_done() && resp_->keep_alive() && up_buffer_ &&
-                          up_buffer_->size() == 0 && !client_body_unread_ && !final_from_expect_;
-    if (reusable) {
-      worker_.pool().put(server, std::move(*up_), SteadyClock::now(), group.config->keepalive);
-    } else {
-      close_upstream();
-    }
-    up_.reset();
-  }
-
-  void close_upstream() {
-    up_deadline_.disarm();
-    if (!up_) return;
-    beast::error_code ignored;
-    (*up_).shutdown(tcp::socket::shutdown_both, ignored);
-    (*up_).close(ignored);
-    upstream_ = nullptr;
   }
 
   // Writes a reply the proxy makes itself (error pages, redirects, refusals).
@@ -1017,7 +537,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       shared_.access_log->submit(pipeline::make_access_record(ctx, outcome, now));
     }
     parser_.reset();
-    resp_.reset();
+    exchange_.reset_response();
   }
 
   // Closes the client connection gracefully: half-close, then read and discard what the client
@@ -1033,7 +553,7 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
       deadline_.arm(std::chrono::seconds(2));
       std::size_t discarded = 0;
       while (discarded < 1024 * 1024) {
-        auto [ec, n] = co_await lowest().async_read_some(asio::buffer(*relay_), nothrow);
+        auto [ec, n] = co_await lowest().async_read_some(asio::buffer(relay_.buffer()), nothrow);
         if (ec) break;
         discarded += n;
       }
@@ -1045,24 +565,14 @@ class Session final : public SessionHandle, public std::enable_shared_from_this<
   Worker& worker_;
   SharedState& shared_;
   pipeline::ClientInfo client_;
-  LazyDeadline deadline_;     // the client socket's
-  LazyDeadline up_deadline_;  // the current upstream socket's
+  LazyDeadline deadline_;  // the client socket's
   bool idle_ = false;
   bool draining_ = false;
 
   std::optional<beast::flat_buffer> buffer_;
-  std::unique_ptr<std::array<char, kRelayBuffer>> relay_;
-  std::string filtered_;  // what the body filters emit for one piece (reused)
-  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
-  std::optional<bhttp::response_parser<bhttp::buffer_body>> resp_;
-  std::optional<beast::flat_buffer> up_buffer_;
-  std::optional<tcp::socket> up_;
-  tcp::socket* upstream_ = nullptr;  // for force_close
-  bool expect_continue_ = false;
-  bool body_started_ = false;
-  bool client_body_unread_ = false;
-  bool final_from_expect_ = false;
-  Errc upstream_error_ = Errc::ok;
+  BodyRelay relay_;
+  UpstreamExchange<Stream> exchange_;  // borrows stream_, deadline_ and relay_
+  std::optional<RequestParser> parser_;
 };
 
 template <class S>
