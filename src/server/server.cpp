@@ -26,6 +26,7 @@
 #include "bawwab/core/text.hpp"
 #include "bawwab/detect/behaviour.hpp"
 #include "bawwab/detect/crawler_verifier.hpp"
+#include "bawwab/detect/dns_resolver.hpp"
 #include "bawwab/limit/limiter.hpp"
 #include "bawwab/limit/redis_store.hpp"
 #include "bawwab/server/file_watch.hpp"
@@ -71,7 +72,9 @@ struct Server::Impl {
   // their Redis stores borrow the limiter and the store counters.
   std::unique_ptr<limit::LocalLimiter> limiter;
   limit::StoreStats store_stats;
-  std::unique_ptr<detect::DnsWorkers> dns_workers;
+  // The resolver before the verifier: the verifier's lookups borrow it, and its destruction
+  // answers the lookups still running (into the verifier's state, which they keep alive).
+  std::unique_ptr<detect::AresResolver> dns_resolver;
   std::unique_ptr<detect::CrawlerVerifier> crawler_verifier;
   std::unique_ptr<detect::BehaviourTracker> behaviour;
   std::unique_ptr<Snapshot<challenge::KeyRing>> keys;
@@ -260,11 +263,18 @@ bool Server::Impl::start_services(const config::ServerConfig& cfg) {
   bc.honeypot_paths = cfg.detection.honeypot_paths;
   behaviour = std::make_unique<detect::BehaviourTracker>(bc);
   if (cfg.detection.verify_dns) {
-    dns_workers = std::make_unique<detect::DnsWorkers>(2);
+    detect::AresConfig ac;
+    ac.timeout = cfg.detection.dns_timeout;
+    auto resolver = detect::AresResolver::create(ac);
+    if (!resolver) {
+      log::error("detection.verify_dns: cannot start the DNS resolver (c-ares): " +
+                 resolver.error().message());
+      return false;
+    }
+    dns_resolver = std::move(*resolver);
     detect::VerifierConfig vc;
     vc.timeout = cfg.detection.dns_timeout;
-    crawler_verifier = std::make_unique<detect::CrawlerVerifier>(vc, detect::system_resolver(),
-                                                                 dns_workers->executor());
+    crawler_verifier = std::make_unique<detect::CrawlerVerifier>(vc, dns_resolver->resolver());
   }
   if (!rotate_keys(cfg)) return false;
   spent = std::make_unique<challenge::SpentSet>();
