@@ -302,6 +302,8 @@ void Server::Impl::start_worker_timers(Worker& w) {
             stats.limit_evictions.set(
                 static_cast<std::int64_t>(ls.evictions.load(std::memory_order_relaxed)));
           }
+          if (&w == workers.front().get() && crawler_verifier)
+            stats.publish_crawler_verifier(crawler_verifier->stats());
           timer.expires_after(std::chrono::seconds(1));
           auto [ec] = co_await timer.async_wait(nothrow);
           if (ec) co_return;
@@ -639,6 +641,24 @@ json::object Server::Impl::status_document() {
     }
   }
   doc["upstreams"] = std::move(ups);
+
+  // The verifier's own counts, fresher than /metrics (published once a second).
+  json::object crawlers;
+  crawlers["verify_dns"] = crawler_verifier != nullptr;
+  if (crawler_verifier) {
+    const auto cs = crawler_verifier->stats();
+    crawlers["lookups"] = cs.lookups;
+    crawlers["cache_hits"] = cs.hits;
+    crawlers["dns_started"] = cs.started;
+    crawlers["dns_completed"] = cs.completed;
+    crawlers["dns_failures"] = cs.failures;
+    crawlers["dns_timeouts"] = cs.timeouts;
+    crawlers["dns_not_started"] = cs.not_started;
+    crawlers["dns_in_flight"] = static_cast<std::uint64_t>(cs.in_flight);
+    crawlers["cache_entries"] = static_cast<std::uint64_t>(cs.entries);
+    crawlers["cache_evictions"] = cs.evictions;
+  }
+  doc["crawler_verifier"] = std::move(crawlers);
 
   json::object alog;
   alog["path"] = access_log ? access_log->path() : std::string("off");
