@@ -11,7 +11,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config curl ca-certificates
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev catch2 libre2-dev libhiredis-dev
-  zlib1g-dev libbrotli-dev libsystemd-dev libbenchmark-dev
+  zlib1g-dev libbrotli-dev libsystemd-dev libbenchmark-dev libc-ares-dev
 )
 test_pkgs=(
   nginx-light haproxy wrk wget redis-server openssl

@@ -115,8 +115,11 @@ net::Address client(std::size_t i) {
 void run(benchmark::State& state, const bh::fields& fields, bool tls, bool with_tracker) {
   const rules::RuleSet& rs = bench_rules();
   detect::BehaviourTracker tracker(detect::BehaviourConfig{});
-  detect::CrawlerVerifier verifier(detect::VerifierConfig{}, detect::DnsResolver{},
-                                   [](std::function<void()>) {});
+  // A resolver that never answers: the bench measures the request path, not DNS.
+  detect::DnsResolver dns;
+  dns.reverse = [](const net::Address&, TimePoint, detect::ReverseHandler) {};
+  dns.forward = [](const std::string&, TimePoint, detect::ForwardHandler) {};
+  detect::CrawlerVerifier verifier(detect::VerifierConfig{}, dns);
   ManualClock clock;
   detect::DetectInput in;
   in.headers = &fields;

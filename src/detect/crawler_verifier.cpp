@@ -1,13 +1,9 @@
 #include "bawwab/detect/crawler_verifier.hpp"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <array>
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <cstring>
 #include <list>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -91,77 +87,29 @@ bool is_non_public(const net::Address& ip) noexcept {
   return v6.is_link_local() || v6.is_site_local() || (b[0] & 0xfe) == 0xfc;
 }
 
-ConfirmedName forward_confirmed_name(const net::Address& ip, const DnsResolver& dns) {
-  const ReverseAnswer ptr = dns.reverse(net::canonical(ip));
-  if (ptr.status != DnsStatus::ok) return {ptr.status, {}};
-  const std::string name(strip_dot(ptr.name));
-  if (name.empty()) return {DnsStatus::no_name, {}};
-  const ForwardAnswer fwd = dns.forward(name);
-  if (fwd.status == DnsStatus::failure) return {DnsStatus::failure, {}};
+ConfirmedName confirm_name(const net::Address& ip, std::string_view name,
+                           const ForwardAnswer& forward) {
+  if (forward.status == DnsStatus::failure || forward.status == DnsStatus::timeout)
+    return {forward.status, {}};
   const net::Address want = net::canonical(ip);
-  for (const auto& a : fwd.addresses)
-    if (net::canonical(a) == want) return {DnsStatus::ok, name};
+  for (const auto& a : forward.addresses)
+    if (net::canonical(a) == want) return {DnsStatus::ok, std::string(name)};
   return {DnsStatus::no_name, {}};
 }
 
-DnsResolver system_resolver() {
-  DnsResolver r;
-  r.reverse = [](const net::Address& ip) {
-    sockaddr_storage ss{};
-    socklen_t len = 0;
-    const net::Address a = net::canonical(ip);
-    if (a.is_v4()) {
-      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-      sin->sin_family = AF_INET;
-      const auto b = a.to_v4().to_bytes();
-      std::memcpy(&sin->sin_addr, b.data(), 4);
-      len = sizeof(sockaddr_in);
-    } else {
-      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-      sin6->sin6_family = AF_INET6;
-      const auto b = a.to_v6().to_bytes();
-      std::memcpy(&sin6->sin6_addr, b.data(), 16);
-      len = sizeof(sockaddr_in6);
-    }
-    std::array<char, NI_MAXHOST> host{};
-    const int rc = ::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), len, host.data(),
-                                 host.size(), nullptr, 0, NI_NAMEREQD);
-    if (rc == 0) return ReverseAnswer{DnsStatus::ok, host.data()};
-    return ReverseAnswer{rc == EAI_NONAME ? DnsStatus::no_name : DnsStatus::failure, {}};
-  };
-  r.forward = [](const std::string& name) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    const int rc = ::getaddrinfo(name.c_str(), nullptr, &hints, &res);
-    ForwardAnswer out;
-    if (rc != 0) {
-      out.status = (rc == EAI_NONAME
-#ifdef EAI_NODATA
-                    || rc == EAI_NODATA
-#endif
-                    )
-                       ? DnsStatus::no_name
-                       : DnsStatus::failure;
-      return out;
-    }
-    out.status = DnsStatus::ok;
-    for (const addrinfo* p = res; p != nullptr; p = p->ai_next) {
-      if (p->ai_family == AF_INET) {
-        boost::asio::ip::address_v4::bytes_type b;
-        std::memcpy(b.data(), &reinterpret_cast<const sockaddr_in*>(p->ai_addr)->sin_addr, 4);
-        out.addresses.emplace_back(boost::asio::ip::address_v4(b));
-      } else if (p->ai_family == AF_INET6) {
-        boost::asio::ip::address_v6::bytes_type b;
-        std::memcpy(b.data(), &reinterpret_cast<const sockaddr_in6*>(p->ai_addr)->sin6_addr, 16);
-        out.addresses.emplace_back(boost::asio::ip::address_v6(b));
-      }
-    }
-    ::freeaddrinfo(res);
-    return out;
-  };
-  return r;
+void forward_confirmed_name(const net::Address& ip, TimePoint deadline, const DnsResolver& dns,
+                            std::function<void(ConfirmedName)> done) {
+  const net::Address a = net::canonical(ip);
+  dns.reverse(a, deadline, [a, deadline, &dns, done = std::move(done)](ReverseAnswer ptr) mutable {
+    if (ptr.status != DnsStatus::ok) return done({ptr.status, {}});
+    std::string name(strip_dot(ptr.name));
+    if (name.empty()) return done({DnsStatus::no_name, {}});
+    const std::string query = name;
+    dns.forward(query, deadline,
+                [a, name = std::move(name), done = std::move(done)](ForwardAnswer fwd) {
+                  done(confirm_name(a, name, fwd));
+                });
+  });
 }
 
 // --- CrawlerVerifier ----------------------------------------------------------------------------
@@ -172,18 +120,23 @@ struct CrawlerVerifier::State {
     std::string name;        // forward-confirmed name, "" when none
     TimePoint expires{};
     bool in_flight = false;
-    TimePoint started{};
     std::uint64_t generation = 0;  // which lookup may write this entry
     std::list<Key>::iterator lru;
+  };
+  // A lookup holding an in-flight slot. Keyed by generation, which grows with time: the first is
+  // the oldest, so expiring overdue lookups costs nothing while none is overdue.
+  struct Running {
+    Key key;
+    TimePoint started;
   };
 
   VerifierConfig config;
   DnsResolver dns;
-  Executor executor;
 
   mutable std::mutex mu;
   std::unordered_map<Key, Entry, KeyHash> entries;
   std::list<Key> lru;  // front: most recently used
+  std::map<std::uint64_t, Running> running;
   std::uint64_t next_generation = 0;
   Stats stats;
 
@@ -195,21 +148,55 @@ struct CrawlerVerifier::State {
     switch (s) {
       case DnsStatus::ok: return config.positive_ttl;
       case DnsStatus::no_name: return config.negative_ttl;
-      case DnsStatus::failure: return config.failure_ttl;
+      case DnsStatus::failure:
+      case DnsStatus::timeout:
+        return config.failure_ttl;
     }
     return config.failure_ttl;
   }
 
-  // Called with `mu` held: marks the entry in flight; the caller posts the job after unlocking
-  // (an executor may run it inline, and the job takes `mu`).
-  std::optional<std::uint64_t> begin(Entry& e, TimePoint now) {
+  // With `mu` held: counts a lookup that ends (answered or overdue) and frees its slot. False when
+  // it had already ended (a late answer after the timeout).
+  bool finish(std::uint64_t generation, DnsStatus status) {
+    const auto it = running.find(generation);
+    if (it == running.end()) return false;
+    running.erase(it);
+    --stats.in_flight;
+    ++stats.completed;
+    if (status == DnsStatus::failure || status == DnsStatus::timeout) ++stats.failures;
+    if (status == DnsStatus::timeout) ++stats.timeouts;
+    return true;
+  }
+
+  // With `mu` held: the resolver should have answered these by their deadline; whatever it does,
+  // they stop holding a slot and their IP is unverified for failure_ttl. Their answer may still
+  // come and fill the entry (complete()).
+  void expire_overdue(TimePoint now) {
+    while (!running.empty() && now - running.begin()->second.started > config.timeout) {
+      const auto [generation, r] = *running.begin();
+      finish(generation, DnsStatus::timeout);
+      const auto it = entries.find(r.key);
+      if (it == entries.end() || it->second.generation != generation) continue;
+      Entry& e = it->second;
+      e.in_flight = false;
+      if (!e.has_value || now >= e.expires) {
+        e.has_value = true;
+        e.name.clear();
+        e.expires = now + config.failure_ttl;
+      }
+    }
+  }
+
+  // With `mu` held: marks the entry in flight; the caller starts the lookup after unlocking (a
+  // resolver may answer inline, and the answer takes `mu`).
+  std::optional<std::uint64_t> begin(const Key& key, Entry& e, TimePoint now) {
     if (stats.in_flight >= config.max_in_flight) {
       ++stats.not_started;
       return std::nullopt;
     }
     e.in_flight = true;
-    e.started = now;
     e.generation = ++next_generation;
+    running.emplace(e.generation, Running{key, now});
     ++stats.in_flight;
     ++stats.started;
     return e.generation;
@@ -218,9 +205,7 @@ struct CrawlerVerifier::State {
   void complete(const Key& key, std::uint64_t generation, const ConfirmedName& result,
                 TimePoint started) {
     const std::lock_guard lock(mu);
-    --stats.in_flight;
-    ++stats.completed;
-    if (result.status == DnsStatus::failure) ++stats.failures;
+    finish(generation, result.status);
     const auto it = entries.find(key);
     if (it == entries.end() || it->second.generation != generation) return;  // evicted/replaced
     Entry& e = it->second;
@@ -231,11 +216,10 @@ struct CrawlerVerifier::State {
   }
 };
 
-CrawlerVerifier::CrawlerVerifier(VerifierConfig config, DnsResolver dns, Executor executor)
+CrawlerVerifier::CrawlerVerifier(VerifierConfig config, DnsResolver dns)
     : state_(std::make_shared<State>()) {
   state_->config = config;
   state_->dns = std::move(dns);
-  state_->executor = std::move(executor);
 }
 
 CrawlerVerifier::~CrawlerVerifier() = default;
@@ -243,36 +227,29 @@ CrawlerVerifier::~CrawlerVerifier() = default;
 CrawlerVerifier::Status CrawlerVerifier::lookup(std::span<const std::string> suffixes,
                                                 const net::Address& ip, TimePoint now) {
   State& s = *state_;
+  if (suffixes.empty() || is_non_public(ip)) return Status::unverified;
   const Key key = key_of(ip);
   std::optional<std::uint64_t> job;
   Status status = Status::unverified;
   {
     const std::lock_guard lock(s.mu);
     ++s.stats.lookups;
-    if (suffixes.empty() || is_non_public(ip)) return Status::unverified;
+    s.expire_overdue(now);
 
     auto it = s.entries.find(key);
     if (it != s.entries.end()) {
       State::Entry& e = it->second;
       s.lru.splice(s.lru.begin(), s.lru, e.lru);
-      if (e.in_flight && now - e.started > s.config.timeout) {
-        // Timed out: unverified for a while. The lookup may still finish and fill the entry.
-        e.in_flight = false;
-        ++s.stats.failures;
-        if (!e.has_value || now >= e.expires) {
-          e.has_value = true;
-          e.name.clear();
-          e.expires = now + s.config.failure_ttl;
-        }
-      }
       if (e.has_value && now < e.expires) {
         ++s.stats.hits;
         return s.status_of(e, suffixes);
       }
-      if (!e.in_flight) job = s.begin(e, now);
+      if (!e.in_flight) job = s.begin(key, e, now);
       // Stale while revalidating: a verified crawler stays verified while its entry refreshes.
-      status = e.has_value ? s.status_of(e, suffixes) : Status::pending;
-      if (!e.has_value && !e.in_flight) status = Status::unverified;
+      if (e.has_value)
+        status = s.status_of(e, suffixes);
+      else
+        status = e.in_flight ? Status::pending : Status::unverified;
     } else {
       if (s.stats.in_flight >= s.config.max_in_flight) {
         ++s.stats.not_started;
@@ -287,16 +264,17 @@ CrawlerVerifier::Status CrawlerVerifier::lookup(std::span<const std::string> suf
       s.lru.push_front(key);
       State::Entry& e = s.entries[key];
       e.lru = s.lru.begin();
-      job = s.begin(e, now);
+      job = s.begin(key, e, now);
       status = Status::pending;
     }
     s.stats.entries = s.entries.size();
   }
   if (job) {
-    s.executor([state = state_, ip, key, generation = *job, now] {
-      const ConfirmedName r = forward_confirmed_name(ip, state->dns);
-      state->complete(key, generation, r, now);
-    });
+    // The handler holds the state (the verifier may go first); `s.dns` lives in it.
+    forward_confirmed_name(ip, now + s.config.timeout, s.dns,
+                           [state = state_, key, generation = *job, now](ConfirmedName r) {
+                             state->complete(key, generation, r, now);
+                           });
   }
   return status;
 }
@@ -306,27 +284,6 @@ CrawlerVerifier::Stats CrawlerVerifier::stats() const {
   Stats out = state_->stats;
   out.entries = state_->entries.size();
   return out;
-}
-
-// --- DnsWorkers ---------------------------------------------------------------------------------
-
-struct DnsWorkers::Impl {
-  explicit Impl(std::size_t n) : pool(n == 0 ? 1 : n) {}
-  boost::asio::thread_pool pool;
-};
-
-DnsWorkers::DnsWorkers(std::size_t threads) : impl_(std::make_unique<Impl>(threads)) {}
-
-// stop(): queued lookups are dropped; running ones finish (bounded by resolver timeouts).
-DnsWorkers::~DnsWorkers() {
-  impl_->pool.stop();
-  impl_->pool.join();
-}
-
-Executor DnsWorkers::executor() {
-  return [impl = impl_.get()](std::function<void()> job) {
-    boost::asio::post(impl->pool, std::move(job));
-  };
 }
 
 }  // namespace bawwab::detect

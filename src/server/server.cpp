@@ -26,6 +26,7 @@
 #include "bawwab/core/text.hpp"
 #include "bawwab/detect/behaviour.hpp"
 #include "bawwab/detect/crawler_verifier.hpp"
+#include "bawwab/detect/dns_resolver.hpp"
 #include "bawwab/limit/limiter.hpp"
 #include "bawwab/limit/redis_store.hpp"
 #include "bawwab/server/file_watch.hpp"
@@ -71,7 +72,9 @@ struct Server::Impl {
   // their Redis stores borrow the limiter and the store counters.
   std::unique_ptr<limit::LocalLimiter> limiter;
   limit::StoreStats store_stats;
-  std::unique_ptr<detect::DnsWorkers> dns_workers;
+  // The resolver before the verifier: the verifier's lookups borrow it, and its destruction
+  // answers the lookups still running (into the verifier's state, which they keep alive).
+  std::unique_ptr<detect::AresResolver> dns_resolver;
   std::unique_ptr<detect::CrawlerVerifier> crawler_verifier;
   std::unique_ptr<detect::BehaviourTracker> behaviour;
   std::unique_ptr<Snapshot<challenge::KeyRing>> keys;
@@ -260,11 +263,18 @@ bool Server::Impl::start_services(const config::ServerConfig& cfg) {
   bc.honeypot_paths = cfg.detection.honeypot_paths;
   behaviour = std::make_unique<detect::BehaviourTracker>(bc);
   if (cfg.detection.verify_dns) {
-    dns_workers = std::make_unique<detect::DnsWorkers>(2);
+    detect::AresConfig ac;
+    ac.timeout = cfg.detection.dns_timeout;
+    auto resolver = detect::AresResolver::create(ac);
+    if (!resolver) {
+      log::error("detection.verify_dns: cannot start the DNS resolver (c-ares): " +
+                 resolver.error().message());
+      return false;
+    }
+    dns_resolver = std::move(*resolver);
     detect::VerifierConfig vc;
     vc.timeout = cfg.detection.dns_timeout;
-    crawler_verifier = std::make_unique<detect::CrawlerVerifier>(vc, detect::system_resolver(),
-                                                                 dns_workers->executor());
+    crawler_verifier = std::make_unique<detect::CrawlerVerifier>(vc, dns_resolver->resolver());
   }
   if (!rotate_keys(cfg)) return false;
   spent = std::make_unique<challenge::SpentSet>();
@@ -292,6 +302,8 @@ void Server::Impl::start_worker_timers(Worker& w) {
             stats.limit_evictions.set(
                 static_cast<std::int64_t>(ls.evictions.load(std::memory_order_relaxed)));
           }
+          if (&w == workers.front().get() && crawler_verifier)
+            stats.publish_crawler_verifier(crawler_verifier->stats());
           timer.expires_after(std::chrono::seconds(1));
           auto [ec] = co_await timer.async_wait(nothrow);
           if (ec) co_return;
@@ -629,6 +641,24 @@ json::object Server::Impl::status_document() {
     }
   }
   doc["upstreams"] = std::move(ups);
+
+  // The verifier's own counts, fresher than /metrics (published once a second).
+  json::object crawlers;
+  crawlers["verify_dns"] = crawler_verifier != nullptr;
+  if (crawler_verifier) {
+    const auto cs = crawler_verifier->stats();
+    crawlers["lookups"] = cs.lookups;
+    crawlers["cache_hits"] = cs.hits;
+    crawlers["dns_started"] = cs.started;
+    crawlers["dns_completed"] = cs.completed;
+    crawlers["dns_failures"] = cs.failures;
+    crawlers["dns_timeouts"] = cs.timeouts;
+    crawlers["dns_not_started"] = cs.not_started;
+    crawlers["dns_in_flight"] = static_cast<std::uint64_t>(cs.in_flight);
+    crawlers["cache_entries"] = static_cast<std::uint64_t>(cs.entries);
+    crawlers["cache_evictions"] = cs.evictions;
+  }
+  doc["crawler_verifier"] = std::move(crawlers);
 
   json::object alog;
   alog["path"] = access_log ? access_log->path() : std::string("off");

@@ -89,7 +89,28 @@ ServerStats::ServerStats(status::Registry& r)
       challenges_passed(r.counter(kChallenges, kChallengesHelp, {{"result", "passed"}})),
       challenges_failed(r.counter(kChallenges, kChallengesHelp, {{"result", "failed"}})),
       passes_accepted(r.counter("bawwab_challenge_passes_accepted_total",
-                                "Requests carrying a valid challenge pass.")) {
+                                "Requests carrying a valid challenge pass.")),
+      crawler_lookups(
+          r.counter("bawwab_crawler_verifier_lookups_total",
+                    "Claimed crawlers from a public IP checked by DNS (cache or lookup).")),
+      crawler_cache_hits(r.counter("bawwab_crawler_verifier_cache_hits_total",
+                                   "Crawler DNS checks answered from a fresh cache entry.")),
+      crawler_dns_started(r.counter("bawwab_crawler_verifier_dns_started_total",
+                                    "DNS lookups (PTR, then A/AAAA) started to verify a crawler.")),
+      crawler_dns_completed(r.counter("bawwab_crawler_verifier_dns_completed_total",
+                                      "Crawler DNS lookups finished, any outcome (timeouts too).")),
+      crawler_dns_failures(r.counter("bawwab_crawler_verifier_dns_failures_total",
+                                     "Crawler DNS lookups that failed or timed out.")),
+      crawler_dns_timeouts(r.counter("bawwab_crawler_verifier_dns_timeouts_total",
+                                     "Crawler DNS lookups past detection.dns_timeout.")),
+      crawler_dns_not_started(r.counter("bawwab_crawler_verifier_dns_not_started_total",
+                                        "Crawler DNS lookups not started: too many in flight.")),
+      crawler_dns_in_flight(
+          r.gauge("bawwab_crawler_verifier_dns_in_flight", "Crawler DNS lookups running now.")),
+      crawler_cache_entries(r.gauge("bawwab_crawler_verifier_cache_entries",
+                                    "IPs in the crawler verification cache.")),
+      crawler_cache_evictions(r.counter("bawwab_crawler_verifier_cache_evictions_total",
+                                        "IPs evicted from the full crawler verification cache.")) {
   static constexpr std::array<const char*, 5> kActions = {"allow", "block", "challenge",
                                                           "rate_limit", "tarpit"};
   for (std::size_t i = 0; i < kActions.size(); ++i) {
@@ -107,6 +128,26 @@ ServerStats::ServerStats(status::Registry& r)
 void ServerStats::count_request(unsigned status) noexcept {
   const unsigned c = status / 100;
   requests_by_class[(c >= 1 && c <= 5) ? c - 1 : 5]->inc();
+}
+
+namespace {
+void catch_up(status::Counter& c, std::uint64_t to) noexcept {
+  const std::uint64_t now = c.value();
+  if (to > now) c.inc(to - now);
+}
+}  // namespace
+
+void ServerStats::publish_crawler_verifier(const detect::CrawlerVerifier::Stats& s) noexcept {
+  catch_up(crawler_lookups, s.lookups);
+  catch_up(crawler_cache_hits, s.hits);
+  catch_up(crawler_dns_started, s.started);
+  catch_up(crawler_dns_completed, s.completed);
+  catch_up(crawler_dns_failures, s.failures);
+  catch_up(crawler_dns_timeouts, s.timeouts);
+  catch_up(crawler_dns_not_started, s.not_started);
+  crawler_dns_in_flight.set(static_cast<std::int64_t>(s.in_flight));
+  crawler_cache_entries.set(static_cast<std::int64_t>(s.entries));
+  catch_up(crawler_cache_evictions, s.evictions);
 }
 
 }  // namespace bawwab::server

@@ -139,6 +139,27 @@ class Status(ProxyTestCase):
             if t == "counter" and n in v0 and n in v1:
                 self.assertGreaterEqual(v1[n], v0[n], "counter %s went down" % n)
 
+    def test_crawler_verifier_counters(self):
+        """The DNS verifier's counters, in /status and as bawwab_crawler_verifier_* metrics."""
+        st = self.status()
+        cv = st.get("crawler_verifier")
+        self.assertIsInstance(cv, dict, json.dumps(st)[:1500])
+        self.assertIs(cv.get("verify_dns"), True, cv)
+        keys = ("lookups", "cache_hits", "dns_started", "dns_completed", "dns_failures",
+                "dns_timeouts", "dns_not_started", "dns_in_flight", "cache_entries",
+                "cache_evictions")
+        for k in keys:
+            self.assertIsInstance(cv.get(k), int, "crawler_verifier.%s: %r" % (k, cv))
+        self.assertEqual(cv["dns_started"], cv["dns_completed"] + cv["dns_in_flight"], cv)
+        _, bad, types = parse_metrics(self.metrics())
+        self.assertEqual(bad, [])
+        for name in ("lookups_total", "cache_hits_total", "dns_started_total",
+                     "dns_completed_total", "dns_failures_total", "dns_timeouts_total",
+                     "dns_not_started_total", "cache_evictions_total"):
+            self.assertEqual(types.get("bawwab_crawler_verifier_" + name), "counter", name)
+        for name in ("dns_in_flight", "cache_entries"):
+            self.assertEqual(types.get("bawwab_crawler_verifier_" + name), "gauge", name)
+
     def test_status_pages_absent_on_public_listener(self):
         for path in ("/status", "/metrics", "/healthz"):
             r = simple_get(self.port, path)

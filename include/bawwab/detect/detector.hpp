@@ -21,7 +21,6 @@ namespace bawwab::detect {
 struct DetectConfig {
   BehaviourConfig behaviour;
   VerifierConfig verifier;
-  std::size_t dns_threads = 2;  // DnsWorkers for the verifier
 };
 
 // One request, as the pipeline knows it after the request-head phase. Views only: they must

@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "bawwab/detect/crawler_verifier.hpp"
 #include "bawwab/status/metrics.hpp"
 
 namespace bawwab::server {
@@ -54,10 +55,24 @@ struct ServerStats {
   status::Counter& challenges_passed;
   status::Counter& challenges_failed;
   status::Counter& passes_accepted;
+  // Crawler verification by DNS: detect::CrawlerVerifier::Stats, copied here once a second by
+  // publish_crawler_verifier (the verifier counts under its own mutex, in detect).
+  status::Counter& crawler_lookups;
+  status::Counter& crawler_cache_hits;
+  status::Counter& crawler_dns_started;
+  status::Counter& crawler_dns_completed;
+  status::Counter& crawler_dns_failures;
+  status::Counter& crawler_dns_timeouts;
+  status::Counter& crawler_dns_not_started;
+  status::Gauge& crawler_dns_in_flight;
+  status::Gauge& crawler_cache_entries;
+  status::Counter& crawler_cache_evictions;
   // Signals seen, one counter per catalogue entry (rules::signal_catalog() order).
   std::vector<status::Counter*> signals;
 
   void count_request(unsigned status) noexcept;
+  // Brings the crawler_* metrics up to `s`. Counters only move forward. Call from one thread.
+  void publish_crawler_verifier(const detect::CrawlerVerifier::Stats& s) noexcept;
 };
 
 }  // namespace bawwab::server

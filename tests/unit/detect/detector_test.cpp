@@ -190,17 +190,19 @@ TEST_CASE("claimed crawlers: network, DNS, pending", "[detector]") {
   in.method = "GET";
   in.path = "/article/1";
 
+  // Queries wait here until the test answers them.
   std::deque<std::function<void()>> jobs;
   DnsResolver dns;
-  dns.reverse = [](const net::Address& a) {
-    return a == ip("66.249.70.1") ? ReverseAnswer{DnsStatus::ok, "crawl-66-249-70-1.googlebot.com"}
-                                  : ReverseAnswer{DnsStatus::no_name, {}};
+  dns.reverse = [&](const net::Address& a, TimePoint, ReverseHandler done) {
+    jobs.push_back([a, done] {
+      done(a == ip("66.249.70.1") ? ReverseAnswer{DnsStatus::ok, "crawl-66-249-70-1.googlebot.com"}
+                                  : ReverseAnswer{DnsStatus::no_name, {}});
+    });
   };
-  dns.forward = [](const std::string&) {
-    return ForwardAnswer{DnsStatus::ok, {ip("66.249.70.1")}};
+  dns.forward = [](const std::string&, TimePoint, ForwardHandler done) {
+    done(ForwardAnswer{DnsStatus::ok, {ip("66.249.70.1")}});
   };
-  CrawlerVerifier verifier(VerifierConfig{}, dns,
-                           [&](std::function<void()> j) { jobs.push_back(std::move(j)); });
+  CrawlerVerifier verifier(VerifierConfig{}, dns);
   BehaviourTracker tracker(BehaviourConfig{});
 
   SECTION("in the published network: verified at once, no DNS") {
