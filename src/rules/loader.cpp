@@ -719,7 +719,7 @@ class Loader : Reader {
         if (s && (*s == "status" || *s == "challenge")) {
           spec.answer_challenge = *s == "challenge";
           if (spec.on_exceed == limit::OnExceed::delay) {
-            error(a, "answer applies to refusals (on_exceed: reject or ban), not to delay");
+            error(a, "only applies to refusals (on_exceed: reject or ban), not to delay");
             ok = false;
           }
         } else {

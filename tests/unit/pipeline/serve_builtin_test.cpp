@@ -18,6 +18,9 @@
 #include "bawwab/challenge/pass_token.hpp"
 #include "bawwab/challenge/proof_of_work.hpp"
 #include "bawwab/core/snapshot.hpp"
+#include "bawwab/detect/behaviour.hpp"
+#include "bawwab/detect/header_consistency.hpp"
+#include "bawwab/limit/limiter.hpp"
 #include "bawwab/pipeline/phases.hpp"
 #include "support/context_builder.hpp"
 
@@ -654,4 +657,95 @@ TEST_CASE("serve_builtin: the pass is found in any Cookie field", "[pipeline][bu
   CHECK_FALSE(pipeline::serve_builtin(ctx, f.rt, f.services(), kT0));
   CHECK(ctx.pass_valid);
   CHECK_FALSE(ctx.pass_invalid);
+}
+
+TEST_CASE("apply_limits: 'answer: challenge' revokes a pass with a harder challenge each time",
+          "[pipeline][limits][proof]") {
+  Fixture f;
+  bawwab::detect::BehaviourTracker behaviour{bawwab::detect::BehaviourConfig{}};
+  auto services = f.services();
+  services.behaviour = &behaviour;
+  bawwab::limit::LimitSpec spec;
+  spec.name = "reading-per-pass";
+  spec.count = 60;
+  spec.on_exceed = bawwab::limit::OnExceed::ban;
+  spec.answer_challenge = true;
+  bawwab::limit::Verdict banned;
+  banned.spec = &spec;
+  banned.kind = bawwab::limit::Verdict::Kind::ban;
+  const std::vector<bawwab::limit::Verdict> v{banned};
+  bawwab::ManualClock clock;
+
+  const auto difficulty_after = [&](bawwab::TimePoint now) {
+    const auto req = browser("GET /articles/7 HTTP/1.1");
+    auto ctx = admitted(req, f.rt);
+    ctx.pass_valid = true;  // a valid pass: challenged all the same
+    const auto plan = pipeline::apply_limits(ctx, f.rt, v, &services, kT0, now);
+    REQUIRE(std::holds_alternative<pipeline::Respond>(plan));
+    const auto& reply = std::get<pipeline::Respond>(plan).reply;
+    CHECK(reply.status == 403);
+    CHECK(ctx.limit_hit->label() == "reading-per-pass:ban");
+    return unsigned(std::stoul(attribute(reply.body, "data-d")));
+  };
+  const unsigned max = f.rt.challenge.max_difficulty;
+  CHECK(difficulty_after(clock.now()) == max);
+  clock.advance(std::chrono::seconds(10));  // the same revocation, still being refused
+  CHECK(difficulty_after(clock.now()) == max);
+  clock.advance(std::chrono::minutes(2));  // a new pass, revoked again
+  CHECK(difficulty_after(clock.now()) == max + 2);
+  clock.advance(std::chrono::minutes(2));
+  CHECK(difficulty_after(clock.now()) == max + 4);
+  clock.advance(std::chrono::hours(25));  // a day without: starts over
+  CHECK(difficulty_after(clock.now()) == max);
+
+  SECTION("without the challenge answer, or without keys: the limit's status") {
+    spec.answer_challenge = false;
+    const auto req = browser("GET /articles/7 HTTP/1.1");
+    auto ctx = admitted(req, f.rt);
+    const auto plan = pipeline::apply_limits(ctx, f.rt, v, &services, kT0, clock.now());
+    REQUIRE(std::holds_alternative<pipeline::Respond>(plan));
+    CHECK(std::get<pipeline::Respond>(plan).reply.status == 429);
+  }
+}
+
+TEST_CASE("serve_builtin: the silent proof earns a pass and clears the client's refusal",
+          "[pipeline][builtin][proof]") {
+  Fixture f;
+  f.rt.challenge.proof_difficulty = kBits;
+  bawwab::detect::BehaviourTracker behaviour{bawwab::detect::BehaviourConfig{}};
+  auto services = f.services();
+  services.behaviour = &behaviour;
+  bawwab::ManualClock clock;
+
+  // The client asks for content without a pass until it is refused (2 grace, 3 challenged).
+  const auto page = browser("GET /articles/7 HTTP/1.1");
+  const auto key = bawwab::detect::BehaviourTracker::client_key(
+      bawwab::net::parse_address(test::Client{}.peer).value(), kUa,
+      bawwab::detect::header_order_hash(page));
+  bawwab::detect::ClientEvent content;
+  content.path = "/articles/7";
+  content.content = true;
+  for (int i = 0; i < 5; ++i) behaviour.record_client(key, content, clock.now());
+  REQUIRE(behaviour.record_client(key, content, clock.now()).refused);
+
+  // Its page's script: the challenge, then the answer.
+  const auto get = browser("GET " + kVerify + "?proof=challenge HTTP/1.1");
+  auto gctx = admitted(get, f.rt);
+  const auto c = pipeline::serve_builtin(gctx, f.rt, services, kT0, clock.now());
+  REQUIRE(c);
+  REQUIRE(c->status == 200);
+  CHECK(gctx.decision.source == Source::default_);  // no verdict either way
+  const std::string body = c->body;
+  const auto at = body.find("\"c\":\"") + 5;
+  const std::string challenge = body.substr(at, body.find('"', at) - at);
+  const auto post = browser("POST " + kVerify + "?proof=answer&c=" + challenge +
+                            "&a=" + solve(challenge, kBits) + " HTTP/1.1");
+  auto pctx = admitted(post, f.rt);
+  const auto ok = pipeline::serve_builtin(pctx, f.rt, services, kT0, clock.now());
+  REQUIRE(ok);
+  CHECK(ok->status == 204);
+  CHECK(has_pass_cookie(*ok));
+  CHECK(pctx.decision.source == Source::challenge_passed);
+  // Same client key (address, UA, header order of its navigations): no longer refused.
+  CHECK_FALSE(behaviour.record_client(key, content, clock.now()).refused);
 }
