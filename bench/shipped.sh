@@ -2,12 +2,19 @@
 # bawwab as it ships against nginx, side by side in one run, unpinned (origin, proxies and wrk
 # share the cores, as on a small real server):
 #   bawwab       workers: auto, JSON access log to a file, the shipped rules (rules/) with only
-#                the two page limits raised, so that every check runs but wrk is never refused
+#                the page limits and the reading budget raised, so that every check runs but
+#                wrk is never refused. The request carries a pass earned by the silent proof
+#                (bench/earn_pass.py): a reader's every page after the first, by the admit-by-proof
+#                policy (rule challenge-passed: the pass check, the signals, the rules, three
+#                limit checks)
+#   before       (when BEFORE=DIR names another checkout with its build/bawwab, e.g. the previous
+#                release) that binary with that checkout's rules, raised the same way, the same
+#                request without the pass: the signals + rules cost then and now, side by side
 #   nginx-log    nginx proxy_pass with upstream keep-alive, JSON access log to a file (buffered)
 #   nginx-off    the same nginx with access_log off
 # The request is a desktop Chrome navigation to one demo article (raw bytes in Chrome's header
 # order, as bench/detect/throughput.sh sends it). Prints median req/s and p99 and the ratios.
-# Knobs: DURATION=5 ROUNDS=3 CONNS=32. It measures; it asserts nothing.
+# Knobs: DURATION=5 ROUNDS=3 CONNS=32 BEFORE=. It measures; it asserts nothing.
 set -euo pipefail
 prog=bench/shipped.sh
 source "$(dirname "$0")/common.sh"
@@ -21,13 +28,20 @@ article=/articles/bilateral-efforts-against-cybercrime.html
 declare -A rps p99
 start_nginx_origin "$bench_root/demo/site"
 
-cp -r "$bench_root/rules" "$work/rules"
+# raise_rules SRC DEST: a copy of the rules directory SRC whose limits never refuse wrk.
+raise_rules() {
+  cp -r "$1" "$2"
+  local f=$2/default.yaml
+  raise() { sed -i "/- name: $1\$/,/- name:/ s|^\(\s*$2:\) $3\$|\1 $4|" "$f"; }
+  raise page-per-ip rate 10/s 1000000/s
+  raise page-per-ip burst 50 1000000
+  raise page-per-prefix rate 3000/min 1000000/s
+  raise page-per-prefix burst 1000 1000000
+  raise reading-per-pass rate 60/h 1000000/s
+  raise reading-per-pass burst 60 1000000
+}
+raise_rules "$bench_root/rules" "$work/rules"
 raised=$work/rules/default.yaml
-raise() { sed -i "/- name: $1\$/,/- name:/ s|^\(\s*$2:\) $3\$|\1 $4|" "$raised"; }
-raise page-per-ip rate 10/s 1000000/s
-raise page-per-ip burst 50 1000000
-raise page-per-prefix rate 3000/min 1000000/s
-raise page-per-prefix burst 1000 1000000
 
 free_port bport; free_port sport
 cat >"$work/bawwab.yaml" <<EOF
@@ -47,6 +61,16 @@ access_log:
   path: "$work/bawwab-access.log"
 EOF
 start_bawwab bawwab "$bawwab" "$work/bawwab.yaml" "$bport"
+targets=(bawwab nginx_log nginx_off)
+if [[ -n ${BEFORE:-} ]]; then
+  raise_rules "$BEFORE/rules" "$work/rules-before"
+  free_port beport; free_port bsport
+  sed -e "s|127.0.0.1:$bport|127.0.0.1:$beport|; s|127.0.0.1:$sport|127.0.0.1:$bsport|" \
+      -e "s|$raised|$work/rules-before/default.yaml|; s|bawwab-access.log|before-access.log|" \
+      "$work/bawwab.yaml" >"$work/before.yaml"
+  start_bawwab before "$BEFORE/build/bawwab" "$work/before.yaml" "$beport"
+  targets+=(before)
+fi
 
 free_port nlog; free_port noff
 d=$work/nginxproxy; mkdir -p "$d"/{body,proxy,fastcgi,uwsgi,scgi}
@@ -78,8 +102,9 @@ start nginxproxy "$nlog" nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" -g '
 
 ua='Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'
 ch='"Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99"'
-for t in bawwab nginx_log nginx_off; do
-  case $t in bawwab) p=$bport ;; nginx_log) p=$nlog ;; nginx_off) p=$noff ;; esac
+pass=$(python3 "$bench_root/bench/earn_pass.py" "http://127.0.0.1:$bport" "$ua")
+for t in "${targets[@]}"; do
+  case $t in bawwab) p=$bport ;; nginx_log) p=$nlog ;; nginx_off) p=$noff ;; before) p=$beport ;; esac
   {
     printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: keep-alive\r\n' "$article" "$p"
     printf 'sec-ch-ua: %s\r\nsec-ch-ua-mobile: ?0\r\nsec-ch-ua-platform: "Linux"\r\n' "$ch"
@@ -88,7 +113,9 @@ for t in bawwab nginx_log nginx_off; do
     printf 'image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7\r\n'
     printf 'Sec-Fetch-Site: none\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-User: ?1\r\n'
     printf 'Sec-Fetch-Dest: document\r\n'
-    printf 'Accept-Encoding: gzip, deflate, br\r\nAccept-Language: ar,en-US;q=0.9,en;q=0.8\r\n\r\n'
+    printf 'Accept-Encoding: gzip, deflate, br\r\nAccept-Language: ar,en-US;q=0.9,en;q=0.8\r\n'
+    [[ $t == bawwab ]] && printf 'Cookie: %s\r\n' "$pass"
+    printf '\r\n'
   } >"$work/$t.req"
   hex=$(od -An -v -tx1 <"$work/$t.req" | tr -s ' \n' ' ' | sed 's/ *$//; s/^ *//; s/ /\\x/g')
   printf 'local raw = "\\x%s"\nrequest = function() return raw end\n' "$hex" >"$work/$t.lua"
@@ -96,13 +123,20 @@ for t in bawwab nginx_log nginx_off; do
   declare -a "wrk_args_$t=(-s $work/$t.lua)"
 done
 run_wrk warmup "${url[bawwab]}" 2 -s "$work/bawwab.lua" >/dev/null
-measure_rounds "$rounds" "$duration" bawwab nginx_log nginx_off
-for t in bawwab nginx_log nginx_off; do
+measure_rounds "$rounds" "$duration" "${targets[@]}"
+for t in "${targets[@]}"; do
   rps[$t]=$(median <<<"${rps_list[$t]}"); p99[$t]=$(median <<<"${p99_list[$t]}")
   printf '%-10s %8s req/s  p99 %7s ms  errors/non-2xx %d\n' "$t" "${rps[$t]}" "${p99[$t]}" "${errs[$t]}"
 done
 printf 'bawwab/nginx-log req/s %sx p99 %sx | bawwab/nginx-off req/s %sx p99 %sx\n' \
   "$(ratio "${rps[bawwab]}" "${rps[nginx_log]}")" "$(ratio "${p99[bawwab]}" "${p99[nginx_log]}")" \
   "$(ratio "${rps[bawwab]}" "${rps[nginx_off]}")" "$(ratio "${p99[bawwab]}" "${p99[nginx_off]}")"
-printf 'bawwab access log: %s lines; decisions: %s\n' "$(wc -l <"$work/bawwab-access.log")" \
-  "$(grep -o '"decision":"[a-z_]*"' "$work/bawwab-access.log" | sort | uniq -c | tr '\n' ' ')"
+if [[ -n ${BEFORE:-} ]]; then
+  printf 'bawwab/before req/s %sx p99 %sx\n' "$(ratio "${rps[bawwab]}" "${rps[before]}")" \
+    "$(ratio "${p99[bawwab]}" "${p99[before]}")"
+fi
+for log in bawwab before; do
+  [[ -f $work/$log-access.log ]] || continue
+  printf '%s access log: %s lines; rules: %s\n' "$log" "$(wc -l <"$work/$log-access.log")" \
+    "$(grep -o '"rule":"[a-z_-]*"' "$work/$log-access.log" | sort | uniq -c | tr '\n' ' ')"
+done
