@@ -71,6 +71,7 @@ struct Client {
   TimePoint grace_tat{};      // grace pages: GCRA theoretical arrival time
   TimePoint refused_until{};  // proof.refused until then
   TimePoint revoked_at{};     // the last pass revocation counted
+  std::uint64_t revoked_pass = 0;  // which pass that was
   std::array<std::uint32_t, kRing> ring{};
   std::uint16_t pages = 0, assets = 0;  // in the current window
   std::uint16_t cookie_misses = 0;
@@ -313,17 +314,19 @@ void BehaviourTracker::proof_earned(std::uint64_t key, TimePoint now) {
   c.refused_until = TimePoint{};
 }
 
-unsigned BehaviourTracker::pass_revoked(std::uint64_t key, TimePoint now) {
+unsigned BehaviourTracker::pass_revoked(std::uint64_t key, std::uint64_t pass_id,
+                                        TimePoint now) {
   Shard& shard = shard_for(key);
   const std::lock_guard lock(shard.mu);
   const std::uint64_t evictions_before = shard.evictions;
   Client& c = shard.get(key, now);
   if (shard.evictions != evictions_before) evictions_.fetch_add(1, std::memory_order_relaxed);
   if (c.revocations > 0 && now - c.revoked_at >= std::chrono::hours(24)) c.revocations = 0;
-  if (c.revocations == 0 || now - c.revoked_at >= std::chrono::minutes(1)) {
+  if (c.revocations == 0 || pass_id != c.revoked_pass) {
     if (c.revocations < 255) ++c.revocations;
-    c.revoked_at = now;
+    c.revoked_pass = pass_id;
   }
+  c.revoked_at = now;
   return c.revocations;
 }
 

@@ -219,6 +219,24 @@ std::uint64_t client_key(const RequestContext& ctx) {
                                               detect::header_order_hash(*ctx.request));
 }
 
+// Which pass the request carries (a hash of the pass cookie's value; 0 for none), to tell one
+// revoked pass from the next.
+std::uint64_t pass_id(const RequestContext& ctx, const Runtime& rt) {
+  std::uint64_t h = 0;
+  const std::string prefix = rt.challenge.cookie_name + "=";
+  for (auto it = ctx.request->find(bhttp::field::cookie);
+       it != ctx.request->end() && it->name() == bhttp::field::cookie; ++it) {
+    const std::string_view v = it->value();
+    for (std::size_t at = v.find(prefix); at != std::string_view::npos;
+         at = v.find(prefix, at + 1)) {
+      if (at != 0 && v[at - 1] != ' ' && v[at - 1] != ';') continue;  // another cookie's tail
+      const std::string_view value = v.substr(at + prefix.size());
+      h = h * 31 + std::hash<std::string_view>{}(value.substr(0, value.find(';')));
+    }
+  }
+  return h;
+}
+
 std::vector<std::string_view> cookie_headers(const RequestContext& ctx) {
   std::vector<std::string_view> out;
   if (ctx.request == nullptr) return out;
@@ -419,8 +437,9 @@ Plan apply_limits(RequestContext& ctx, const Runtime& rt, std::span<const limit:
       ctx.request != nullptr) {
     // A pass that read past its budget: the client proves itself again, harder each time.
     const unsigned revocations =
-        services->behaviour != nullptr ? services->behaviour->pass_revoked(client_key(ctx), now)
-                                       : 1;
+        services->behaviour != nullptr
+            ? services->behaviour->pass_revoked(client_key(ctx), pass_id(ctx, rt), now)
+            : 1;
     const unsigned difficulty = std::min<unsigned>(
         challenge::kMaxDifficulty, rt.challenge.max_difficulty + 2 * (revocations - 1));
     const auto keys = services->keys->load();

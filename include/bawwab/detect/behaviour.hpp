@@ -123,11 +123,11 @@ class BehaviourTracker {
   // The client earned a pass (the verify endpoint issued one): its unproved pages and its
   // refusals start over.
   void proof_earned(std::uint64_t client_key, TimePoint now);
-  // The client's pass was revoked (it read past its budget): returns how many times that has
-  // happened to this client, counting at most once a minute (a revoked pass is refused on every
-  // request until the client proves itself again) and starting over after a day without one.
-  // The challenge that follows gets harder with the count.
-  unsigned pass_revoked(std::uint64_t client_key, TimePoint now);
+  // The client's pass `pass_id` (any stable hash of it) was revoked (it read past its budget):
+  // returns how many of this client's passes have been, each pass counted once (a revoked pass
+  // is refused on every request until the client proves itself again), starting over after a
+  // day without one. The challenge that follows gets harder with the count.
+  unsigned pass_revoked(std::uint64_t client_key, std::uint64_t pass_id, TimePoint now);
   // bawwab set its cookie on a response to client `key` (the session tells, after acting).
   void cookie_set(std::uint64_t key, TimePoint now);
   // The site's robots.txt, as the origin (or bawwab) served it; replaces the previous one.

@@ -676,8 +676,8 @@ TEST_CASE("apply_limits: 'answer: challenge' revokes a pass with a harder challe
   const std::vector<bawwab::limit::Verdict> v{banned};
   bawwab::ManualClock clock;
 
-  const auto difficulty_after = [&](bawwab::TimePoint now) {
-    const auto req = browser("GET /articles/7 HTTP/1.1");
+  const auto difficulty_after = [&](bawwab::TimePoint now, std::string_view pass) {
+    const auto req = browser("GET /articles/7 HTTP/1.1", "bawwab_pass=" + std::string(pass));
     auto ctx = admitted(req, f.rt);
     ctx.pass_valid = true;  // a valid pass: challenged all the same
     const auto plan = pipeline::apply_limits(ctx, f.rt, v, &services, kT0, now);
@@ -688,15 +688,15 @@ TEST_CASE("apply_limits: 'answer: challenge' revokes a pass with a harder challe
     return unsigned(std::stoul(attribute(reply.body, "data-d")));
   };
   const unsigned max = f.rt.challenge.max_difficulty;
-  CHECK(difficulty_after(clock.now()) == max);
-  clock.advance(std::chrono::seconds(10));  // the same revocation, still being refused
-  CHECK(difficulty_after(clock.now()) == max);
-  clock.advance(std::chrono::minutes(2));  // a new pass, revoked again
-  CHECK(difficulty_after(clock.now()) == max + 2);
-  clock.advance(std::chrono::minutes(2));
-  CHECK(difficulty_after(clock.now()) == max + 4);
+  CHECK(difficulty_after(clock.now(), "p1") == max);
+  clock.advance(std::chrono::seconds(10));  // the same pass, still being refused
+  CHECK(difficulty_after(clock.now(), "p1") == max);
+  CHECK(difficulty_after(clock.now(), "p2") == max + 2);  // a new pass, revoked at once
+  CHECK(difficulty_after(clock.now(), "p3") == max + 4);
+  for (int i = 4; i < 20; ++i) difficulty_after(clock.now(), "p" + std::to_string(i));
+  CHECK(difficulty_after(clock.now(), "p20") == bawwab::challenge::kMaxDifficulty);  // capped
   clock.advance(std::chrono::hours(25));  // a day without: starts over
-  CHECK(difficulty_after(clock.now()) == max);
+  CHECK(difficulty_after(clock.now(), "p21") == max);
 
   SECTION("without the challenge answer, or without keys: the limit's status") {
     spec.answer_challenge = false;
