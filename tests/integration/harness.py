@@ -838,6 +838,7 @@ class NginxOrigin:
       /204              204
       /slow             answers after 2 s (echo module) when available
       /chunked          a chunked response (echo module) when available
+      /strict/...       the demo site with a strict nonce-based Content-Security-Policy
     """
 
     def __init__(self, tmpdir, big_bytes=12 << 20, gzip=False):
@@ -905,6 +906,12 @@ http {
             return 200 "$http_x_forwarded_for|$http_via|$http_x_forwarded_proto|$http_x_forwarded_host|$http_connection|$host";
         }
         location = /204 { return 204; }
+        # The demo site under a strict, nonce-based Content-Security-Policy (the silent proof
+        # must run on such pages).
+        location /strict/ {
+            alias %(site)s/;
+            add_header Content-Security-Policy "default-src 'self'; script-src 'nonce-r4nd0m' 'strict-dynamic'; object-src 'none'; base-uri 'none'" always;
+        }
         location = /post { client_max_body_size 0; return 200 "posted\\n"; }
         %(echo_locations)s
     }

@@ -319,6 +319,29 @@ class BrowserReadsArticles(ProxyTestCase):
         for e in mine:
             self.assertNotIn("ua.headless", e.get("signals", {}), e)
 
+    def test_silent_proof_runs_under_a_strict_csp(self):
+        # The origin's page allows only scripts with its nonce (and what they load): bawwab adds
+        # its script's hash to the policy, and the proof earns the pass as on any page.
+        b0 = self.browser()
+        ua = b0.call("Browser.getVersion", session=False)["userAgent"]
+        b0.close()
+        normal = ua.replace("HeadlessChrome", "Chrome")
+        b = self.browser("--user-agent=" + normal)
+        path = "/strict" + ARTICLE_1
+        b.navigate(self.http + path)
+        ok, last = b.wait_text(article_text(ARTICLE_1), scaled(30))
+        self.assertTrue(ok, last[:1500])
+        deadline = time.monotonic() + scaled(10)
+        answers = []
+        while time.monotonic() < deadline and not answers:
+            answers = [e for e in self.log.entries() if e.get("user_agent") == normal
+                       and e.get("path", "").startswith(VERIFY) and e.get("status") == 204]
+            time.sleep(0.1)
+        self.assertTrue(answers, "the silent proof never answered under the strict CSP; log:\n"
+                        + self.dump_log())
+        page = [e for e in self.log.entries() if e.get("path") == path]
+        self.assertEqual([e.get("status") for e in page], [200], page)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -227,11 +227,25 @@ TEST_CASE("verify: the no-JS path") {
     CHECK(r.reason == "too_early");
     CHECK(contains(r.body, "http-equiv=\"refresh\""));
   }
-  SECTION("after the delay with the cookie: passed") {
+  SECTION("after the delay with the cookie: passed, for a short while only") {
     const auto r = f.verify(query, {cookie}, kT0 + 3s);
     CHECK(r.passed);
     CHECK(r.location == "/articles/7");
     CHECK(f.verify(query, {cookie}, kT0 + 4s).reason == "replayed");
+    // A no-JS pass lasts nojs_pass_ttl (10 minutes), not pass_ttl (a day): any client that keeps
+    // cookies and waits gets one.
+    CHECK(contains(r.set_cookie, "Max-Age=600"));
+    const std::string token = cookie_pair(r.set_cookie).substr(f.cfg.cookie_name.size() + 1);
+    CHECK(verify_pass(f.ring, token, context(), kT0 + 9min) == PassCheck::valid);
+    CHECK(verify_pass(f.ring, token, context(), kT0 + 11min) == PassCheck::expired);
+  }
+  SECTION("turned off: the no-JS page and its redemption get the js page") {
+    f.cfg.nojs_enabled = false;
+    const auto r = f.verify(query, {cookie}, kT0 + 3s);
+    CHECK_FALSE(r.passed);
+    CHECK(r.reason == "nojs_disabled");
+    CHECK(contains(r.body, "<script"));
+    CHECK(f.verify("level=nojs&r=%2F", {}, kT0).reason == "nojs_disabled");
   }
   SECTION("a client that ignores cookies does not pass") {
     const auto r = f.verify(query, {}, kT0 + 4s);
