@@ -13,9 +13,9 @@ using namespace bawwab::challenge;
 using namespace bawwab::challenge::test;
 using namespace std::chrono_literals;
 
-namespace {
+namespace proof_test {
 
-struct Fixture {
+struct ProofFixture {
   ChallengeConfig cfg;
   KeyRing ring = fixed_ring();
   SpentSet spent;
@@ -44,24 +44,25 @@ std::string header(const Headers& h, std::string_view name) {
   return {};
 }
 
-}  // namespace
+}  // namespace proof_test
+
 
 TEST_CASE("proof: challenge, work, answer: a 204 with the pass cookie, once") {
-  Fixture f;
+  proof_test::ProofFixture f;
   f.cfg.proof_difficulty = 8;
   const auto c = f.call("proof=challenge", false);
   REQUIRE(c.status == 200);
-  CHECK(header(c.headers, "Content-Type") == "application/json");
-  CHECK(header(c.headers, "Cache-Control") == "no-store");
-  const std::string challenge = json_field(c.body, "c");
-  CHECK(json_field(c.body, "d") == "8");
+  CHECK(proof_test::header(c.headers, "Content-Type") == "application/json");
+  CHECK(proof_test::header(c.headers, "Cache-Control") == "no-store");
+  const std::string challenge = proof_test::json_field(c.body, "c");
+  CHECK(proof_test::json_field(c.body, "d") == "8");
   const std::string answer = solve(challenge, 8);
   const std::string q = "proof=answer&c=" + challenge + "&a=" + answer;
 
   const auto ok = f.call(q, true, kT0 + 1s);
   CHECK(ok.status == 204);
   CHECK(ok.passed);
-  const std::string cookie = header(ok.headers, "Set-Cookie");
+  const std::string cookie = proof_test::header(ok.headers, "Set-Cookie");
   CHECK(cookie.starts_with("bawwab_pass="));
   CHECK(cookie.find("HttpOnly") != std::string::npos);
   // The pass is the interstitial's: it verifies for the same client.
@@ -82,9 +83,9 @@ TEST_CASE("proof: challenge, work, answer: a 204 with the pass cookie, once") {
 }
 
 TEST_CASE("proof: too little work, a GET answer, a missing field: no pass") {
-  Fixture f;
+  proof_test::ProofFixture f;
   f.cfg.proof_difficulty = 8;
-  const std::string challenge = json_field(f.call("proof=challenge", false).body, "c");
+  const std::string challenge = proof_test::json_field(f.call("proof=challenge", false).body, "c");
   const std::string weak = non_answer(challenge, 8);
   CHECK(f.call("proof=answer&c=" + challenge + "&a=" + weak, true).reason ==
         "proof_insufficient_work");
@@ -95,11 +96,11 @@ TEST_CASE("proof: too little work, a GET answer, a missing field: no pass") {
 }
 
 TEST_CASE("proof: the worker script is the interstitial's, cacheable") {
-  Fixture f;
+  proof_test::ProofFixture f;
   const auto w = f.call("proof=worker", false);
   CHECK(w.status == 200);
   CHECK(w.body == worker_script());
-  CHECK(header(w.headers, "Cache-Control") == "public, max-age=86400");
+  CHECK(proof_test::header(w.headers, "Cache-Control") == "public, max-age=86400");
 }
 
 TEST_CASE("proof: the script asks the verify path after load, and its hash is its sha256") {
